@@ -1,0 +1,155 @@
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import { z } from 'zod'
+
+// Every setting pingscope reads, in one place. `.env.example` mirrors this schema line for line.
+// Nothing else in the code base reads process.env.
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes')
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max)
+
+const postgresUrl = z
+  .string()
+  .trim()
+  .refine((v) => {
+    try {
+      const u = new URL(v)
+      return (u.protocol === 'postgres:' || u.protocol === 'postgresql:') && u.hostname.length > 0
+    } catch {
+      return false
+    }
+  }, 'must be a postgres://user:password@host:port/database URL')
+
+export const configSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+    HOST: z.string().trim().min(1).default('127.0.0.1'),
+    PORT: int(0, 65535).default(6666),
+
+    // Database: server mode when DATABASE_URL is set, embedded TimescaleDB otherwise.
+    DATABASE_MODE: z.enum(['auto', 'embedded', 'server']).default('auto'),
+    DATABASE_URL: postgresUrl.optional(),
+    DB_POOL_MAX: int(1, 100).default(4),
+    DATA_DIR: z.string().trim().min(1).default('./data'),
+    EMBEDDED_START_TIMEOUT_S: int(5, 600).default(120),
+    EMBEDDED_HEALTH_TIMEOUT_S: int(5, 600).default(90),
+
+    // Retention of each tier, in days. Each tier must outlive the one it is computed from.
+    RETENTION_RAW_DAYS: int(1, 365).default(3),
+    RETENTION_1M_DAYS: int(2, 3650).default(30),
+    RETENTION_1H_DAYS: int(7, 36500).default(1825),
+
+    // Policy job runner (embedded mode only; TimescaleDB's own scheduler runs them in server mode).
+    JOBS_ENABLED: bool.default(true),
+    JOBS_POLL_S: int(1, 3600).default(10),
+    VACUUM_INTERVAL_H: int(1, 168).default(24),
+  })
+  .superRefine((c, ctx) => {
+    if (c.DATABASE_MODE === 'server' && !c.DATABASE_URL) {
+      ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'is required when DATABASE_MODE=server' })
+    }
+    if (!(c.RETENTION_RAW_DAYS < c.RETENTION_1M_DAYS)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['RETENTION_1M_DAYS'],
+        message: `must be greater than RETENTION_RAW_DAYS (${c.RETENTION_RAW_DAYS})`,
+      })
+    }
+    if (!(c.RETENTION_1M_DAYS < c.RETENTION_1H_DAYS)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['RETENTION_1H_DAYS'],
+        message: `must be greater than RETENTION_1M_DAYS (${c.RETENTION_1M_DAYS})`,
+      })
+    }
+  })
+
+type Raw = z.infer<typeof configSchema>
+
+export interface Config {
+  env: Raw['NODE_ENV']
+  logLevel: Raw['LOG_LEVEL']
+  host: string
+  port: number
+  database:
+    | { mode: 'server'; url: string; poolMax: number }
+    | {
+        mode: 'embedded'
+        dataDir: string
+        poolMax: number
+        startTimeoutMs: number
+        healthTimeoutMs: number
+      }
+  retention: { rawDays: number; minuteDays: number; hourDays: number }
+  jobs: { enabled: boolean; pollMs: number; vacuumIntervalMs: number }
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+const KNOWN_KEYS = new Set(Object.keys(configSchema.shape))
+
+/** Parses an environment into a Config, throwing ConfigError listing every bad key. */
+export function loadConfig(env: Record<string, string | undefined>, cwd = process.cwd()): Config {
+  // Empty strings count as unset, as in most dotenv tooling.
+  const input: Record<string, string> = {}
+  for (const key of KNOWN_KEYS) {
+    const v = env[key]
+    if (v !== undefined && v !== '') input[key] = v
+  }
+  const parsed = configSchema.safeParse(input)
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => {
+      const key = i.path.join('.') || '(config)'
+      const got = typeof i.path[0] === 'string' ? input[i.path[0]] : undefined
+      return `${key}: ${i.message}${got !== undefined && !key.includes('URL') ? ` (got "${got}")` : ''}`
+    })
+    throw new ConfigError(problems)
+  }
+  const c = parsed.data
+  return {
+    env: c.NODE_ENV,
+    logLevel: c.LOG_LEVEL,
+    host: c.HOST,
+    port: c.PORT,
+    database:
+      c.DATABASE_URL && c.DATABASE_MODE !== 'embedded'
+      ? { mode: 'server', url: c.DATABASE_URL, poolMax: c.DB_POOL_MAX }
+      : {
+          mode: 'embedded',
+          dataDir: path.resolve(cwd, c.DATA_DIR),
+          poolMax: c.DB_POOL_MAX,
+          startTimeoutMs: c.EMBEDDED_START_TIMEOUT_S * 1000,
+          healthTimeoutMs: c.EMBEDDED_HEALTH_TIMEOUT_S * 1000,
+        },
+    retention: {
+      rawDays: c.RETENTION_RAW_DAYS,
+      minuteDays: c.RETENTION_1M_DAYS,
+      hourDays: c.RETENTION_1H_DAYS,
+    },
+    jobs: {
+      enabled: c.JOBS_ENABLED,
+      pollMs: c.JOBS_POLL_S * 1000,
+      vacuumIntervalMs: c.VACUUM_INTERVAL_H * 3600_000,
+    },
+  }
+}
+
+/**
+ * The process environment, with `.env` from the working directory loaded underneath it
+ * (real environment variables win, as with dotenv).
+ */
+export function readEnv(cwd = process.cwd()): Record<string, string | undefined> {
+  const file = path.join(cwd, '.env')
+  if (existsSync(file)) process.loadEnvFile(file)
+  return process.env
+}

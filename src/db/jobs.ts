@@ -1,0 +1,200 @@
+import type { Logger } from '../log.js'
+import type { Sql } from './open.js'
+
+// The embedded engine has no background workers: TimescaleDB's policies (continuous-aggregate refresh,
+// compression, retention) never run by themselves and autovacuum cannot run either. This runner calls
+// each policy job when it is due (`CALL run_job`, never inside a transaction), runs VACUUM ANALYZE
+// periodically, and logs every run in job_runs because timescaledb's job_stats stays empty here.
+// Against a TimescaleDB server its own scheduler runs the jobs and this runner stays idle.
+
+export interface PolicyJob {
+  jobId: number
+  procName: string
+  hypertableName: string | null
+  scheduleInterval: string
+  scheduleMs: number
+}
+
+export interface JobRun {
+  jobId: number
+  jobName: string
+  ok: boolean
+  ms: number
+  error?: string
+}
+
+export interface JobRunnerStatus {
+  mode: 'pingscope' | 'timescaledb' | 'disabled'
+  running: boolean
+  lastTickAt: string | null
+  lastError: string | null
+  runs: number
+  failures: number
+}
+
+export const VACUUM_JOB_ID = -1
+
+// Refresh the 1-minute tier before the 1-hour tier built on it, compress, and only then drop old chunks.
+const PROC_ORDER: Record<string, number> = {
+  policy_refresh_continuous_aggregate: 0,
+  policy_compression: 1,
+  policy_retention: 2,
+}
+
+export async function listPolicyJobs(sql: Sql): Promise<PolicyJob[]> {
+  const rows = await sql<PolicyJob[]>`
+    select job_id, proc_name, hypertable_name, schedule_interval::text as schedule_interval,
+           (extract(epoch from schedule_interval) * 1000)::float8 as schedule_ms
+    from timescaledb_information.jobs
+    where scheduled and job_id >= 1000
+    order by job_id`
+  return rows.sort((a, b) => (PROC_ORDER[a.procName] ?? 9) - (PROC_ORDER[b.procName] ?? 9) || a.jobId - b.jobId)
+}
+
+function jobName(job: PolicyJob): string {
+  return `${job.procName.replace(/^policy_/, '')}:${job.hypertableName ?? '?'}`
+}
+
+/** Runs one policy job now and records the run. Never throws: a failed job is a logged result. */
+export async function runJob(sql: Sql, job: PolicyJob): Promise<JobRun> {
+  const started = new Date()
+  const t0 = performance.now()
+  let error: string | undefined
+  try {
+    await sql`call run_job(${job.jobId})`
+  } catch (err) {
+    error = err instanceof Error ? err.message : String(err)
+  }
+  const run: JobRun = { jobId: job.jobId, jobName: jobName(job), ok: !error, ms: Math.round(performance.now() - t0), ...(error ? { error } : {}) }
+  await recordRun(sql, run, started)
+  return run
+}
+
+async function recordRun(sql: Sql, run: JobRun, started: Date) {
+  await sql`
+    insert into job_runs (job_id, job_name, started_at, finished_at, ok, error)
+    values (${run.jobId}, ${run.jobName}, ${started}, now(), ${run.ok}, ${run.error ?? null})`.catch(() => {})
+}
+
+export async function vacuumAnalyze(sql: Sql): Promise<JobRun> {
+  const started = new Date()
+  const t0 = performance.now()
+  let error: string | undefined
+  try {
+    await sql`vacuum analyze`
+  } catch (err) {
+    error = err instanceof Error ? err.message : String(err)
+  }
+  const run: JobRun = { jobId: VACUUM_JOB_ID, jobName: 'vacuum_analyze', ok: !error, ms: Math.round(performance.now() - t0), ...(error ? { error } : {}) }
+  await recordRun(sql, run, started)
+  return run
+}
+
+/** Jobs whose last successful run started at least one schedule interval before `now`. */
+async function dueJobs(sql: Sql, now: Date): Promise<PolicyJob[]> {
+  const jobs = await listPolicyJobs(sql)
+  const last = await sql<{ jobId: number; lastStart: Date }[]>`
+    select job_id, max(started_at) as last_start from job_runs where ok group by job_id`
+  const lastById = new Map(last.map((r) => [r.jobId, r.lastStart.getTime()]))
+  return jobs.filter((j) => {
+    const prev = lastById.get(j.jobId)
+    return prev === undefined || prev + j.scheduleMs <= now.getTime()
+  })
+}
+
+/** Runs every policy job once, in dependency order (tests, the seed script, `pingscope jobs run`). */
+export async function runAllJobs(sql: Sql): Promise<JobRun[]> {
+  const runs: JobRun[] = []
+  for (const job of await listPolicyJobs(sql)) runs.push(await runJob(sql, job))
+  return runs
+}
+
+export interface JobRunnerOptions {
+  sql: Sql
+  log: Logger
+  mode: 'server' | 'embedded'
+  enabled: boolean
+  pollMs: number
+  vacuumIntervalMs: number
+  now?: () => Date
+}
+
+export function createJobRunner(opts: JobRunnerOptions) {
+  const { sql, log } = opts
+  const now = opts.now ?? (() => new Date())
+  const active = opts.enabled && opts.mode === 'embedded'
+  const status: JobRunnerStatus = {
+    mode: !opts.enabled ? 'disabled' : opts.mode === 'embedded' ? 'pingscope' : 'timescaledb',
+    running: false,
+    lastTickAt: null,
+    lastError: null,
+    runs: 0,
+    failures: 0,
+  }
+  let timer: NodeJS.Timeout | undefined
+  let ticking: Promise<void> | null = null
+  let stopped = false
+
+  async function tick() {
+    try {
+      for (const job of await dueJobs(sql, now())) {
+        if (stopped) return
+        const run = await runJob(sql, job)
+        status.runs++
+        if (!run.ok) {
+          status.failures++
+          status.lastError = `${run.jobName}: ${run.error}`
+          log.error({ job: run.jobName, error: run.error }, 'policy job failed')
+        } else log.debug({ job: run.jobName, ms: run.ms }, 'policy job ran')
+      }
+      const [v] = await sql<{ last: Date | null }[]>`
+        select max(started_at) as last from job_runs where job_id = ${VACUUM_JOB_ID} and ok`
+      if (!stopped && (!v?.last || v.last.getTime() + opts.vacuumIntervalMs <= now().getTime())) {
+        const run = await vacuumAnalyze(sql)
+        status.runs++
+        if (!run.ok) status.failures++
+        log.info({ ms: run.ms, ok: run.ok }, 'vacuum analyze')
+      }
+    } catch (err) {
+      // The loop never dies: a database that is briefly down just delays the next tick.
+      status.lastError = err instanceof Error ? err.message : String(err)
+      log.warn({ err: status.lastError }, 'job runner tick failed')
+    } finally {
+      status.lastTickAt = now().toISOString()
+    }
+  }
+
+  function schedule() {
+    if (stopped) return
+    timer = setTimeout(() => {
+      ticking = tick().finally(() => {
+        ticking = null
+        schedule()
+      })
+    }, opts.pollMs)
+    timer.unref()
+  }
+
+  return {
+    start() {
+      if (!active || status.running) return
+      status.running = true
+      stopped = false
+      ticking = tick().finally(() => {
+        ticking = null
+        schedule()
+      })
+    },
+    async stop() {
+      stopped = true
+      status.running = false
+      clearTimeout(timer)
+      await ticking
+    },
+    /** One pass now, whatever the mode (used by tests). */
+    tick,
+    status: (): JobRunnerStatus => ({ ...status }),
+  }
+}
+
+export type JobRunner = ReturnType<typeof createJobRunner>

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest'
+import { ConfigError, loadConfig } from '../src/config.js'
+
+describe('config', () => {
+  it('defaults to the embedded engine in ./data', () => {
+    const c = loadConfig({}, '/srv/app')
+    expect(c.database).toMatchObject({ mode: 'embedded', dataDir: '/srv/app/data' })
+    expect(c.port).toBe(6666)
+    expect(c.retention).toEqual({ rawDays: 3, minuteDays: 30, hourDays: 1825 })
+  })
+
+  it('uses server mode when DATABASE_URL is set', () => {
+    const c = loadConfig({ DATABASE_URL: 'postgres://u:p@db:5432/pingscope' })
+    expect(c.database).toEqual({ mode: 'server', url: 'postgres://u:p@db:5432/pingscope', poolMax: 4 })
+  })
+
+  it('lists every bad key at once', () => {
+    let err: unknown
+    try {
+      loadConfig({ DATABASE_MODE: 'cloud', DATABASE_URL: 'mysql://x', PORT: '70000', RETENTION_RAW_DAYS: '0', JOBS_ENABLED: 'maybe' })
+    } catch (e) {
+      err = e
+    }
+    expect(err).toBeInstanceOf(ConfigError)
+    const problems = (err as ConfigError).problems
+    const keys = problems.map((p) => p.split(':')[0])
+    expect(keys).toEqual(expect.arrayContaining(['DATABASE_MODE', 'DATABASE_URL', 'PORT', 'RETENTION_RAW_DAYS', 'JOBS_ENABLED']))
+    expect(problems).toHaveLength(5)
+    // The URL may hold a password: it is never echoed back.
+    expect(problems.find((p) => p.startsWith('DATABASE_URL'))).not.toContain('mysql://x')
+  })
+
+  it('requires each retention tier to outlive the one it is computed from', () => {
+    expect(() => loadConfig({ RETENTION_RAW_DAYS: '40', RETENTION_1M_DAYS: '30' })).toThrow(/RETENTION_1M_DAYS: must be greater/)
+  })
+
+  it('requires DATABASE_URL in explicit server mode and treats empty values as unset', () => {
+    expect(() => loadConfig({ DATABASE_MODE: 'server', DATABASE_URL: '' })).toThrow(/DATABASE_URL: is required/)
+  })
+})
