@@ -48,6 +48,17 @@ export const configSchema = z
     JOBS_ENABLED: bool.default(true),
     JOBS_POLL_S: int(1, 3600).default(10),
     VACUUM_INTERVAL_H: int(1, 168).default(24),
+
+    // Probe engine.
+    PROBE_ENABLED: bool.default(true),
+    PROBE_CONCURRENCY: int(1, 60000).default(5000),
+    PROBE_RELOAD_MS: int(100, 60000).default(1000),
+    PROBE_PACKET_SPACING_MS: int(0, 1000).default(100),
+    PROBE_LATE_MS: int(1, 60000).default(50),
+    OUTAGE_OPEN_ROUNDS: int(1, 1000).default(3),
+    WRITER_BATCH_ROWS: int(1, 50000).default(5000),
+    WRITER_FLUSH_MS: int(50, 60000).default(1000),
+    WRITER_MAX_BUFFER: int(1000, 50_000_000).default(2_000_000),
   })
   .superRefine((c, ctx) => {
     if (c.DATABASE_MODE === 'server' && !c.DATABASE_URL) {
@@ -87,6 +98,15 @@ export interface Config {
       }
   retention: { rawDays: number; minuteDays: number; hourDays: number }
   jobs: { enabled: boolean; pollMs: number; vacuumIntervalMs: number }
+  probe: {
+    enabled: boolean
+    concurrency: number
+    reloadMs: number
+    packetSpacingMs: number
+    lateMs: number
+    outageOpenRounds: number
+  }
+  writer: { batchRows: number; flushMs: number; maxBuffer: number }
 }
 
 export class ConfigError extends Error {
@@ -141,6 +161,15 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
       pollMs: c.JOBS_POLL_S * 1000,
       vacuumIntervalMs: c.VACUUM_INTERVAL_H * 3600_000,
     },
+    probe: {
+      enabled: c.PROBE_ENABLED,
+      concurrency: c.PROBE_CONCURRENCY,
+      reloadMs: c.PROBE_RELOAD_MS,
+      packetSpacingMs: c.PROBE_PACKET_SPACING_MS,
+      lateMs: c.PROBE_LATE_MS,
+      outageOpenRounds: c.OUTAGE_OPEN_ROUNDS,
+    },
+    writer: { batchRows: c.WRITER_BATCH_ROWS, flushMs: c.WRITER_FLUSH_MS, maxBuffer: c.WRITER_MAX_BUFFER },
   }
 }
 

@@ -1,0 +1,206 @@
+import type { Sql, TransactionSql } from 'postgres'
+
+// Makes the TimescaleDB policies of the sample tiers match the configured retention. The migration
+// (sql/migrations/00002_rollups.sql) creates them with the defaults; this runs at every start-up, so
+// changing RETENTION_*_DAYS needs no new migration. Idempotent: a second run changes nothing.
+//
+// The rules (reasons in the migration's comments):
+//   retention      samples rawDays, samples_1m minuteDays, samples_1h hourDays
+//   refresh        1m start_offset = rawDays − 1 hour, 1h start_offset = minuteDays − 1 day, so a
+//                  refresh window never reaches into chunks its source tier has dropped
+//   compression    each tier's compress_after = its refresh start_offset + 1 day
+//   batches        refresh 1440 one-minute / 720 one-hour buckets per batch where the engine has
+//                  the setting (TimescaleDB 2.19+; its default of one bucket per batch is ~20× slower)
+
+export interface RetentionDays {
+  rawDays: number
+  minuteDays: number
+  hourDays: number
+}
+
+type PolicyKind = 'retention' | 'refresh' | 'compression'
+
+export interface PolicyChange {
+  relation: string
+  policy: PolicyKind
+  /** The previous setting, or null when the policy was missing and has been added. */
+  from: string | null
+  to: string
+}
+
+export interface PolicyReport {
+  changed: PolicyChange[]
+  /** Policies checked, changed or not. */
+  checked: number
+}
+
+interface DesiredPolicy {
+  relation: 'samples' | 'samples_1m' | 'samples_1h'
+  policy: PolicyKind
+  interval: string
+  seconds: number
+  /** Refresh policies: buckets_per_batch, applied only where the engine supports it. */
+  batch?: number
+}
+
+const HOUR_S = 3600
+const DAY_S = 86_400
+
+// Set only when a refresh policy has to be re-created; they match the migration.
+const REFRESH_DEFAULTS = {
+  samples_1m: { endOffset: '1 minute', schedule: '1 minute' },
+  samples_1h: { endOffset: '1 hour', schedule: '30 minutes' },
+} as const
+
+const PROC: Record<PolicyKind, string> = {
+  retention: 'policy_retention',
+  refresh: 'policy_refresh_continuous_aggregate',
+  compression: 'policy_compression',
+}
+
+const CONFIG_KEY: Record<PolicyKind, string> = {
+  retention: 'drop_after',
+  refresh: 'start_offset',
+  compression: 'compress_after',
+}
+
+function hours(h: number): Pick<DesiredPolicy, 'interval' | 'seconds'> {
+  return { interval: `${h} hours`, seconds: h * HOUR_S }
+}
+
+function days(d: number): Pick<DesiredPolicy, 'interval' | 'seconds'> {
+  return { interval: `${d} days`, seconds: d * DAY_S }
+}
+
+/** Throws a clear Error unless each tier is kept for a whole number of days, longer than the one below. */
+export function validateRetention(r: RetentionDays): void {
+  for (const [key, value] of Object.entries(r)) {
+    if (!Number.isInteger(value) || value < 1) {
+      throw new Error(`retention ${key} must be a whole number of days ≥ 1, got ${value}`)
+    }
+  }
+  if (!(r.rawDays < r.minuteDays && r.minuteDays < r.hourDays)) {
+    throw new Error(
+      `retention must grow with each tier (raw < 1-minute < 1-hour days), got raw ${r.rawDays}, ` +
+        `1-minute ${r.minuteDays}, 1-hour ${r.hourDays}: a tier cannot be rolled up from data already dropped`,
+    )
+  }
+}
+
+/** The policy settings for a retention configuration (pure: the rules above). */
+export function desiredPolicies(r: RetentionDays): DesiredPolicy[] {
+  validateRetention(r)
+  const minuteWindowH = r.rawDays * 24 - 1
+  const hourWindowD = r.minuteDays - 1
+  return [
+    { relation: 'samples', policy: 'retention', ...days(r.rawDays) },
+    { relation: 'samples_1m', policy: 'retention', ...days(r.minuteDays) },
+    { relation: 'samples_1h', policy: 'retention', ...days(r.hourDays) },
+    { relation: 'samples_1m', policy: 'refresh', ...hours(minuteWindowH), batch: 1440 },
+    { relation: 'samples_1h', policy: 'refresh', ...days(hourWindowD), batch: 720 },
+    { relation: 'samples_1m', policy: 'compression', ...hours(minuteWindowH + 24) },
+    { relation: 'samples_1h', policy: 'compression', ...days(hourWindowD + 1) },
+  ]
+}
+
+interface CurrentPolicy {
+  id: number
+  relation: string
+  proc: string
+  setting: string | null
+  seconds: number | null
+  batch: number | null
+}
+
+/**
+ * Makes the retention, refresh and cagg compression policies match `retention`, adding any that is
+ * missing. Runs in one transaction, so a crash leaves the old policies or the new ones.
+ */
+export async function reconcilePolicies(sql: Sql, retention: RetentionDays): Promise<PolicyReport> {
+  const desired = desiredPolicies(retention)
+  const changed: PolicyChange[] = []
+
+  await sql.begin(async (tx) => {
+    // Single-word aliases: the rows read the same with or without a camelCase transform.
+    const current = await tx<CurrentPolicy[]>`
+      select j.job_id as id, j.hypertable_name as relation, j.proc_name as proc, s.setting,
+             extract(epoch from s.setting::interval)::float8 as seconds,
+             (j.config ->> 'buckets_per_batch')::int as batch
+      from timescaledb_information.jobs j,
+           lateral (select j.config ->> (case j.proc_name when 'policy_retention' then 'drop_after'
+                                                          when 'policy_compression' then 'compress_after'
+                                                          else 'start_offset' end) as setting) s
+      where j.hypertable_name in ('samples', 'samples_1m', 'samples_1h')
+        and j.proc_name in ('policy_retention', 'policy_refresh_continuous_aggregate', 'policy_compression')
+      order by j.job_id`
+
+    const [engine] = await tx<{ batches: boolean }[]>`
+      select exists (select 1 from pg_proc where proname = 'add_continuous_aggregate_policy'
+                     and 'buckets_per_batch' = any (proargnames)) as batches`
+    const pending = desired
+      .map((want) => (engine?.batches ? want : { ...want, batch: undefined }))
+      .map((want) => ({ want, have: current.find((c) => c.relation === want.relation && c.proc === PROC[want.policy]) }))
+      .filter(
+        ({ want, have }) =>
+          !have || have.seconds !== want.seconds || (want.batch !== undefined && have.batch !== want.batch),
+      )
+
+    // Keep compress_after beyond the refresh window at every step (TimescaleDB's documented rule):
+    // compression policies that grow go first, those that shrink go last.
+    const rank = ({ want, have }: (typeof pending)[number]) =>
+      want.policy !== 'compression' ? 1 : have?.seconds != null && want.seconds < have.seconds ? 2 : 0
+    pending.sort((a, b) => rank(a) - rank(b))
+
+    for (const { want, have } of pending) {
+      await applyPolicy(tx, want, have?.id ?? null)
+      changed.push({
+        relation: want.relation,
+        policy: want.policy,
+        from: have ? describe(have.setting, have.batch) : null,
+        to: describe(want.interval, want.batch ?? null),
+      })
+    }
+  })
+
+  return { changed, checked: desired.length }
+}
+
+async function applyPolicy(sql: TransactionSql, want: DesiredPolicy, jobId: number | null): Promise<void> {
+  const { relation, interval } = want
+  switch (want.policy) {
+    case 'retention':
+      // Remove and add, as TimescaleDB's docs do it; atomic inside the caller's transaction.
+      await sql`select remove_retention_policy(${relation}::regclass, if_exists => true)`
+      await sql`select add_retention_policy(${relation}::regclass, drop_after => ${interval}::interval)`
+      return
+    case 'refresh': {
+      let id = jobId
+      if (id === null) {
+        const d = REFRESH_DEFAULTS[relation as keyof typeof REFRESH_DEFAULTS]
+        const [row] = await sql<{ id: number }[]>`
+          select add_continuous_aggregate_policy(${relation}::regclass,
+            start_offset => ${interval}::interval, end_offset => ${d.endOffset}::interval,
+            schedule_interval => ${d.schedule}::interval) as id`
+        id = row!.id
+      }
+      await setJobConfig(sql, id, { [CONFIG_KEY.refresh]: interval, ...(want.batch ? { buckets_per_batch: want.batch } : {}) })
+      return
+    }
+    case 'compression':
+      if (jobId !== null) await setJobConfig(sql, jobId, { [CONFIG_KEY.compression]: interval })
+      else await sql`select add_compression_policy(${relation}::regclass, compress_after => ${interval}::interval)`
+      return
+  }
+}
+
+// alter_job keeps the job id and schedule; TimescaleDB validates the new config with the policy's check.
+async function setJobConfig(sql: TransactionSql, jobId: number, patch: Record<string, string | number>): Promise<void> {
+  await sql`
+    select alter_job(job_id, config => config || ${sql.json(patch)}::jsonb)
+    from timescaledb_information.jobs
+    where job_id = ${jobId}`
+}
+
+function describe(setting: string | null, batch: number | null): string {
+  return batch ? `${setting}, ${batch} buckets per batch` : String(setting)
+}

@@ -1,0 +1,36 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import type { Logger } from './log.js'
+
+// One error vocabulary for API and CLI: every user-facing error is `{"detail": ...}` with a 4xx status;
+// anything unexpected is logged and answered with a 500 that reveals nothing internal.
+
+export class AppError extends Error {
+  constructor(
+    readonly status: number,
+    readonly detail: string,
+  ) {
+    super(detail)
+    this.name = 'AppError'
+  }
+}
+
+export const notFound = (what = 'Target') => new AppError(404, `${what} not found`)
+
+export function errorHandler(log: Logger) {
+  return (err: FastifyError | AppError | Error, req: FastifyRequest, reply: FastifyReply) => {
+    if (err instanceof AppError) return reply.status(err.status).send({ detail: err.detail })
+    const fe = err as FastifyError
+    if (fe.validation) {
+      const detail = fe.validation.map((v) => ({
+        loc: [fe.validationContext ?? 'body', ...v.instancePath.split('/').filter(Boolean)],
+        msg: v.message ?? 'invalid value',
+      }))
+      return reply.status(422).send({ detail })
+    }
+    if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+      return reply.status(fe.statusCode).send({ detail: fe.message })
+    }
+    log.error({ err, url: req.url, method: req.method }, 'unhandled error')
+    return reply.status(500).send({ detail: 'Internal server error' })
+  }
+}

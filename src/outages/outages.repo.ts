@@ -1,0 +1,52 @@
+import type { Sql } from '../db/open.js'
+
+export interface OpenOutage {
+  id: number
+  targetId: number
+  startedAt: Date
+  lostRounds: number
+}
+
+export async function listOpenOutages(sql: Sql): Promise<OpenOutage[]> {
+  return sql<OpenOutage[]>`
+    select id, target_id, started_at, lost_rounds from outages where ended_at is null`
+}
+
+/** Opens an outage and records the event, in one transaction; returns the outage id. */
+export async function openOutage(
+  sql: Sql,
+  o: { targetId: number; startedAt: Date; lostRounds: number; cause: string },
+): Promise<number> {
+  return sql.begin(async (tx) => {
+    // The partial unique index allows one open outage per target: reuse it if a retry already made it.
+    const [row] = await tx<{ id: number }[]>`
+      insert into outages (target_id, started_at, lost_rounds, cause)
+      select ${o.targetId}, ${o.startedAt}, ${o.lostRounds}, ${o.cause}
+      where exists (select 1 from targets where id = ${o.targetId})
+      on conflict (target_id) where ended_at is null do update set lost_rounds = excluded.lost_rounds
+      returning id`
+    if (!row) return 0 // the target was deleted meanwhile
+    await tx`
+      insert into events (target_id, type, message, actor, data)
+      values (${o.targetId}, 'outage_open',
+              ${`Outage: ${o.lostRounds} consecutive rounds lost (${o.cause})`}, 'scheduler',
+              ${tx.json({ outage_id: row.id, started_at: o.startedAt.toISOString(), cause: o.cause })})`
+    return row.id
+  })
+}
+
+/** Closes the target's open outage (if any) and records the event. */
+export async function closeOutage(sql: Sql, o: { targetId: number; endedAt: Date; lostRounds: number }): Promise<void> {
+  await sql.begin(async (tx) => {
+    const [row] = await tx<{ id: number; startedAt: Date }[]>`
+      update outages set ended_at = greatest(${o.endedAt}, started_at), lost_rounds = ${o.lostRounds}
+      where target_id = ${o.targetId} and ended_at is null
+      returning id, started_at`
+    if (!row) return
+    const seconds = Math.max(0, Math.round((o.endedAt.getTime() - row.startedAt.getTime()) / 1000))
+    await tx`
+      insert into events (target_id, type, message, actor, data)
+      values (${o.targetId}, 'outage_close', ${`Outage over after ${seconds} s (${o.lostRounds} rounds lost)`},
+              'scheduler', ${tx.json({ outage_id: row.id, duration_s: seconds, lost_rounds: o.lostRounds })})`
+  })
+}

@@ -1,0 +1,104 @@
+import type { FastifyInstance } from 'fastify'
+import { buildApp } from './app.js'
+import type { Config } from './config.js'
+import { createJobRunner } from './db/jobs.js'
+import { migrate } from './db/migrate.js'
+import { type Database, openDatabase } from './db/open.js'
+import { reconcilePolicies } from './db/policies.js'
+import type { Logger } from './log.js'
+import { IcmpPermissionError, type Pinger, createIcmpPinger } from './probe/icmp.js'
+import { type Scheduler, createScheduler } from './probe/scheduler.js'
+import { createWriter } from './probe/writer.js'
+
+export interface RunningServer {
+  app: FastifyInstance
+  db: Database
+  url: string
+  scheduler: Scheduler | null
+  stop(): Promise<void>
+}
+
+export interface ServerOverrides {
+  /** Replaces the ICMP adapter (tests of pure scheduling logic only). */
+  pinger?: Pinger
+}
+
+/**
+ * config → database → migrations → policies → job runner → writer + scheduler → HTTP.
+ * `stop()`: scheduler (rounds in flight finish), flush samples, HTTP, jobs, database.
+ */
+export async function startServer(config: Config, log: Logger, overrides: ServerOverrides = {}): Promise<RunningServer> {
+  const t0 = performance.now()
+  const db = await openDatabase(config, { log, supervise: true })
+  let app: FastifyInstance | undefined
+  const jobs = createJobRunner({
+    sql: db.sql,
+    log,
+    mode: db.mode,
+    enabled: config.jobs.enabled,
+    pollMs: config.jobs.pollMs,
+    vacuumIntervalMs: config.jobs.vacuumIntervalMs,
+  })
+  const writer = createWriter({ sql: db.sql, log, ...config.writer })
+  let scheduler: Scheduler | null = null
+  let pinger: Pinger | null = null
+  let probeError: string | null = null
+  try {
+    const { applied, version } = await migrate(db.sql)
+    log.info({ applied, version }, applied.length ? 'migrations applied' : 'schema up to date')
+    await reconcilePolicies(db.sql, config.retention)
+    jobs.start()
+    if (config.probe.enabled) {
+      try {
+        pinger = overrides.pinger ?? createIcmpPinger()
+      } catch (err) {
+        // Without CAP_NET_RAW the API and CLI still work; say once, clearly, how to fix it.
+        if (!(err instanceof IcmpPermissionError)) throw err
+        probeError = err.message
+        log.error(err.message)
+      }
+    } else probeError = 'disabled by PROBE_ENABLED=false'
+    if (pinger) {
+      scheduler = createScheduler({ sql: db.sql, log, pinger, writer, ...config.probe })
+      await scheduler.start()
+    }
+    app = await buildApp({
+      config,
+      db,
+      log,
+      jobs,
+      probe: () => ({
+        running: scheduler !== null,
+        error: probeError,
+        scheduler: scheduler?.stats() ?? null,
+        writer: writer.stats(),
+      }),
+    })
+    const url = await app.listen({ host: config.host, port: config.port })
+    log.info({ url, database: db.mode, ms: Math.round(performance.now() - t0) }, 'pingscope is serving')
+    let stopping: Promise<void> | null = null
+    return {
+      app,
+      db,
+      url,
+      scheduler,
+      stop: () =>
+        (stopping ??= (async () => {
+          await scheduler?.stop()
+          await writer.stop()
+          pinger?.close()
+          await app!.close()
+          await jobs.stop()
+          await db.close()
+        })()),
+    }
+  } catch (err) {
+    await scheduler?.stop().catch(() => {})
+    await writer.stop(1000).catch(() => 0)
+    pinger?.close()
+    await app?.close().catch(() => {})
+    await jobs.stop()
+    await db.close().catch(() => {})
+    throw err
+  }
+}

@@ -1,0 +1,60 @@
+import { existsSync, rmSync } from 'node:fs'
+import path from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { tempDir } from './helpers/db.js'
+import { freePort, spawnCli, waitForHealthy } from './helpers/process.js'
+
+describe('the built `pingscope` command', () => {
+  const dataDir = tempDir()
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
+
+  it('serve: starts on the embedded default, answers /health, stops cleanly on SIGTERM', async () => {
+    const port = await freePort()
+    const p = spawnCli(['serve'], { DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'info' })
+    try {
+      const { body } = await waitForHealthy(`http://127.0.0.1:${port}`, 90_000)
+      expect(body).toMatchObject({ status: 'ok', database: { mode: 'embedded', reachable: true } })
+      expect(existsSync(path.join(dataDir, 'engine.lock'))).toBe(true)
+    } finally {
+      p.child.kill('SIGTERM')
+    }
+    const { code } = await p.exited
+    expect(code).toBe(0)
+    expect(p.stderr()).toContain('pingscope is serving')
+    // the engine it started is gone with it
+    expect(existsSync(path.join(dataDir, 'engine.lock'))).toBe(false)
+  })
+
+  it('refuses bad configuration with one line per problem and exit code 2', async () => {
+    const p = spawnCli(['serve'], { DATABASE_MODE: 'cloud', DATABASE_URL: 'not a url', PORT: '99999', RETENTION_RAW_DAYS: '-1' })
+    const { code } = await p.exited
+    expect(code).toBe(2)
+    const lines = p.stderr().trim().split('\n')
+    expect(lines).toHaveLength(4)
+    for (const key of ['DATABASE_MODE', 'DATABASE_URL', 'PORT', 'RETENTION_RAW_DAYS']) {
+      expect(lines.some((l) => l.startsWith(`pingscope: config: ${key}:`))).toBe(true)
+    }
+    expect(p.stderr()).not.toMatch(/at .*\.js:\d+/) // no stack trace
+  })
+
+  it('migrate: applies on a fresh directory, then is a no-op', async () => {
+    const dir = tempDir()
+    try {
+      const first = spawnCli(['migrate', '--json'], { DATA_DIR: dir })
+      expect((await first.exited).code).toBe(0)
+      const r1 = JSON.parse(first.stdout())
+      expect(r1.applied.length).toBeGreaterThanOrEqual(2)
+      const second = spawnCli(['migrate', '--json'], { DATA_DIR: dir })
+      expect((await second.exited).code).toBe(0)
+      expect(JSON.parse(second.stdout())).toEqual({ applied: [], version: r1.version })
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('exits 2 with a one-line reason on an unknown command or flag', async () => {
+    const p = spawnCli(['serve', '--bogus'], {})
+    expect((await p.exited).code).toBe(2)
+    expect(p.stderr()).toMatch(/unknown option '--bogus'/)
+  })
+})

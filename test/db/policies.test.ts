@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runAllJobs } from '../../src/db/jobs.js'
+import { desiredPolicies, reconcilePolicies } from '../../src/db/policies.js'
+import { HISTOGRAM_COLUMNS } from '../../src/insights/histogram.js'
+import { type TestDatabase, openTestDatabase } from '../helpers/db.js'
+
+const DEFAULTS = { rawDays: 3, minuteDays: 30, hourDays: 1825 }
+
+describe('desiredPolicies', () => {
+  it('keeps every refresh window inside its source retention and compression past the window', () => {
+    for (const rawDays of [1, 2, 3, 7, 30, 365]) {
+      for (const minuteDays of [rawDays + 1, 30, 400]) {
+        if (minuteDays <= rawDays) continue
+        const r = { rawDays, minuteDays, hourDays: minuteDays + 1 }
+        const p = Object.fromEntries(desiredPolicies(r).map((d) => [`${d.relation}:${d.policy}`, d.seconds]))
+        expect(p['samples_1m:refresh']).toBeGreaterThan(0)
+        expect(p['samples_1m:refresh']).toBeLessThan(rawDays * 86_400)
+        expect(p['samples_1h:refresh']).toBeLessThan(minuteDays * 86_400)
+        expect(p['samples_1h:refresh']).toBeGreaterThanOrEqual(p['samples_1m:refresh']!) // 1m changes reach 1h
+        expect(p['samples_1m:compression']).toBeGreaterThan(p['samples_1m:refresh']!)
+        expect(p['samples_1h:compression']).toBeGreaterThan(p['samples_1h:refresh']!)
+      }
+    }
+  })
+
+  it('rejects retention that does not grow with each tier', () => {
+    expect(() => desiredPolicies({ rawDays: 3, minuteDays: 3, hourDays: 10 })).toThrow(/raw < 1-minute < 1-hour/)
+    expect(() => desiredPolicies({ rawDays: 3, minuteDays: 30, hourDays: 30 })).toThrow(/raw < 1-minute < 1-hour/)
+    expect(() => desiredPolicies({ rawDays: 0, minuteDays: 30, hourDays: 40 })).toThrow(/rawDays/)
+  })
+})
+
+describe('migrations and reconcilePolicies (embedded engine)', () => {
+  let db: TestDatabase
+
+  beforeAll(async () => {
+    db = await openTestDatabase()
+  })
+  afterAll(async () => {
+    await db?.destroy()
+  })
+
+  it('finds the migration defaults already in place', async () => {
+    expect(await reconcilePolicies(db.sql, DEFAULTS)).toEqual({ changed: [], checked: 7 })
+  })
+
+  it('rolls samples up exactly: 1h sums equal 1m sums equal raw counts', async () => {
+    await db.sql`
+      insert into samples (time, target_id, seq, rtt_us, ttl, jitter_us, status)
+      select ts, tid, 0, case when g % 17 = 0 then null else 20 + (g * 7919) % 900000 end, 60,
+             case when g % 17 = 0 then null else g % 500 end, case when g % 17 = 0 then 1 else 0 end
+      from generate_series(now() - interval '30 hours', now() - interval '2 minutes', interval '30 seconds')
+             with ordinality as s(ts, g),
+           generate_series(1, 3) tid`
+    const runs = await runAllJobs(db.sql)
+    expect(runs.filter((r) => !r.ok)).toEqual([])
+    const hist = HISTOGRAM_COLUMNS.map((c) => db.sql`coalesce(sum(${db.sql(c)}), 0)`)
+    const histSum = hist.reduce((acc, h) => db.sql`${acc} + ${h}`)
+    const tier = async (name: string) => {
+      const [row] = await db.sql`
+        select sum(sent)::int as sent, sum(received)::int as received, sum(timeouts)::int as timeouts,
+               sum(rtt_sum)::text as rtt, sum(jitter_sum)::text as jitter, (${histSum})::int as hist
+        from ${db.sql(name)}`
+      return row
+    }
+    const [raw] = await db.sql`
+      select count(*)::int as sent, count(rtt_us)::int as received, count(*) filter (where status = 1)::int as timeouts,
+             sum(rtt_us)::text as rtt, sum(jitter_us)::text as jitter, count(rtt_us)::int as hist
+      from samples`
+    expect(raw!.sent).toBeGreaterThan(10_000)
+    expect(await tier('samples_1m')).toEqual(raw)
+    expect(await tier('samples_1h')).toEqual(raw)
+  })
+
+  it('rewrites policies for a new retention, once', async () => {
+    const first = await reconcilePolicies(db.sql, { rawDays: 2, minuteDays: 10, hourDays: 400 })
+    expect(first.changed.map((c) => `${c.relation}:${c.policy}`).sort()).toEqual([
+      'samples:retention',
+      'samples_1h:compression',
+      'samples_1h:refresh',
+      'samples_1h:retention',
+      'samples_1m:compression',
+      'samples_1m:refresh',
+      'samples_1m:retention',
+    ])
+    const jobs = await db.sql<{ relation: string; proc: string; setting: string }[]>`
+      select hypertable_name as relation, proc_name as proc,
+             coalesce(config ->> 'drop_after', config ->> 'start_offset', config ->> 'compress_after') as setting
+      from timescaledb_information.jobs where job_id >= 1000`
+    const setting = (relation: string, proc: string) => jobs.find((j) => j.relation === relation && j.proc === proc)?.setting
+    expect(setting('samples', 'policy_retention')).toBe('2 days')
+    expect(setting('samples_1m', 'policy_refresh_continuous_aggregate')).toBe('47 hours')
+    expect(setting('samples_1h', 'policy_refresh_continuous_aggregate')).toBe('9 days')
+    expect((await reconcilePolicies(db.sql, { rawDays: 2, minuteDays: 10, hourDays: 400 })).changed).toEqual([])
+    expect((await runAllJobs(db.sql)).filter((r) => !r.ok)).toEqual([])
+  })
+
+  it('re-creates a missing policy', async () => {
+    await db.sql`select remove_continuous_aggregate_policy('samples_1h')`
+    const report = await reconcilePolicies(db.sql, DEFAULTS)
+    expect(report.changed).toContainEqual(expect.objectContaining({ relation: 'samples_1h', policy: 'refresh', from: null }))
+    expect((await reconcilePolicies(db.sql, DEFAULTS)).changed).toEqual([])
+  })
+
+  it('throws on invalid retention without touching the database', async () => {
+    await expect(reconcilePolicies(db.sql, { rawDays: 30, minuteDays: 3, hourDays: 1825 })).rejects.toThrow(/grow/)
+  })
+})
