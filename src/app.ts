@@ -21,7 +21,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { db, jobs } = deps
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
-    logController: { disableRequestLogging: true },
+    disableRequestLogging: true,
     routerOptions: { ignoreTrailingSlash: true },
   })
   app.setErrorHandler(errorHandler(deps.log))
