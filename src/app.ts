@@ -13,7 +13,7 @@ export interface AppDeps {
   log: Logger
   jobs: JobRunner
   /** Probe engine status for /health (scheduler and writer statistics). */
-  probe: () => unknown
+  probe: () => { writer: { retrying: boolean; dropped: number } } & Record<string, unknown>
 }
 
 /** Builds the HTTP application; `server.ts` runs it. */
@@ -43,8 +43,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       reachable = false
       error = err instanceof Error ? err.message : String(err)
     }
+    const probe = deps.probe()
+    // Degraded: the database does not answer, or samples are waiting for it (or were given up).
+    const degraded = !reachable || probe.writer.retrying || probe.writer.dropped > 0
     const body = {
-      status: reachable ? 'ok' : 'degraded',
+      status: degraded ? 'degraded' : 'ok',
       version: VERSION,
       uptime_s: Math.round((Date.now() - startedAt) / 1000),
       database: {
@@ -58,7 +61,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           : {}),
       },
       jobs: jobs.status(),
-      probe: deps.probe(),
+      probe,
     }
     return reply.status(reachable ? 200 : 503).send(body)
   })

@@ -9,6 +9,8 @@ import type { Sql } from './open.js'
 
 export interface PolicyJob {
   jobId: number
+  /** For refresh jobs: the aggregate's materialization hypertable (1m was created before 1h). */
+  matHypertableId: number | null
   procName: string
   hypertableName: string | null
   scheduleInterval: string
@@ -44,11 +46,19 @@ const PROC_ORDER: Record<string, number> = {
 export async function listPolicyJobs(sql: Sql): Promise<PolicyJob[]> {
   const rows = await sql<PolicyJob[]>`
     select job_id, proc_name, hypertable_name, schedule_interval::text as schedule_interval,
+           (config ->> 'mat_hypertable_id')::int as mat_hypertable_id,
            (extract(epoch from schedule_interval) * 1000)::float8 as schedule_ms
     from timescaledb_information.jobs
     where scheduled and job_id >= 1000
     order by job_id`
-  return rows.sort((a, b) => (PROC_ORDER[a.procName] ?? 9) - (PROC_ORDER[b.procName] ?? 9) || a.jobId - b.jobId)
+  // A re-created policy gets a new id: order refreshes by tier (the 1m aggregate's materialization
+  // hypertable predates the 1h one built on it), not by job id.
+  return [...rows].sort(
+    (a, b) =>
+      (PROC_ORDER[a.procName] ?? 9) - (PROC_ORDER[b.procName] ?? 9) ||
+      (a.matHypertableId ?? 0) - (b.matHypertableId ?? 0) ||
+      a.jobId - b.jobId,
+  )
 }
 
 function jobName(job: PolicyJob): string {
@@ -90,15 +100,23 @@ export async function vacuumAnalyze(sql: Sql): Promise<JobRun> {
   return run
 }
 
-/** Jobs whose last successful run started at least one schedule interval before `now`. */
+/**
+ * Jobs whose last successful run started at least one schedule interval before `now`; a job that just
+ * failed waits min(schedule, 1 min) before it is tried again.
+ */
 async function dueJobs(sql: Sql, now: Date): Promise<PolicyJob[]> {
   const jobs = await listPolicyJobs(sql)
-  const last = await sql<{ jobId: number; lastStart: Date }[]>`
-    select job_id, max(started_at) as last_start from job_runs where ok group by job_id`
-  const lastById = new Map(last.map((r) => [r.jobId, r.lastStart.getTime()]))
+  const last = await sql<{ jobId: number; lastOk: Date | null; lastTry: Date }[]>`
+    select job_id, max(started_at) filter (where ok) as last_ok, max(started_at) as last_try
+    from job_runs group by job_id`
+  const byId = new Map(last.map((r) => [r.jobId, r]))
+  const t = now.getTime()
   return jobs.filter((j) => {
-    const prev = lastById.get(j.jobId)
-    return prev === undefined || prev + j.scheduleMs <= now.getTime()
+    const r = byId.get(j.jobId)
+    if (!r) return true
+    const okDue = !r.lastOk || r.lastOk.getTime() + j.scheduleMs <= t
+    const failedRecently = r.lastTry.getTime() !== r.lastOk?.getTime() && r.lastTry.getTime() + Math.min(j.scheduleMs, 60_000) > t
+    return okDue && !failedRecently
   })
 }
 
@@ -150,6 +168,8 @@ export function createJobRunner(opts: JobRunnerOptions) {
       const [v] = await sql<{ last: Date | null }[]>`
         select max(started_at) as last from job_runs where job_id = ${VACUUM_JOB_ID} and ok`
       if (!stopped && (!v?.last || v.last.getTime() + opts.vacuumIntervalMs <= now().getTime())) {
+        // The run log is pingscope's own table: keep 90 days of it.
+        await sql`delete from job_runs where started_at < now() - interval '90 days'`
         const run = await vacuumAnalyze(sql)
         status.runs++
         if (!run.ok) status.failures++

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto'
 import { createRequire } from 'node:module'
-import { isIPv6 } from 'node:net'
+import { isIP, isIPv6 } from 'node:net'
 
 // The ICMP echo adapter over net-ping (raw sockets; one session per address family and process).
 //
@@ -123,6 +123,9 @@ export function createIcmpPinger(): Pinger {
 
   return {
     echo(address, timeoutMs) {
+      if (isIP(address) === 0) {
+        return Promise.resolve({ rttUs: null, ttl: null, status: EchoStatus.error, reporter: null, error: `not an IP address: ${address}` })
+      }
       const s = session(isIPv6(address) ? 6 : 4)
       return new Promise<EchoResult>((resolve) => {
         // pingHost copies the session timeout into the request synchronously: per-target timeouts.
