@@ -62,6 +62,11 @@ export async function startServer(config: Config, log: Logger, overrides: Server
       scheduler = createScheduler({ sql: db.sql, log, pinger, writer, ...config.probe })
       await scheduler.start()
     }
+    // Self-monitoring in the logs: one line a minute with the probe engine's figures.
+    const monitor = setInterval(() => {
+      if (scheduler) log.info({ scheduler: scheduler.stats(), writer: writer.stats() }, 'probe engine')
+    }, 60_000)
+    monitor.unref()
     app = await buildApp({
       config,
       db,
@@ -84,9 +89,12 @@ export async function startServer(config: Config, log: Logger, overrides: Server
       scheduler,
       stop: () =>
         (stopping ??= (async () => {
+          clearInterval(monitor)
           await scheduler?.stop()
           await writer.stop()
           pinger?.close()
+          const w = writer.stats()
+          log.info({ samplesWritten: w.written, samplesDropped: w.dropped, rounds: scheduler?.stats().rounds ?? 0 }, 'probe engine stopped')
           await app!.close()
           await jobs.stop()
           await db.close()

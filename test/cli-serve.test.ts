@@ -1,7 +1,7 @@
 import { existsSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { tempDir } from './helpers/db.js'
+import { openTestDatabase, tempDir } from './helpers/db.js'
 import { freePort, spawnCli, waitForHealthy } from './helpers/process.js'
 
 describe('the built `pingscope` command', () => {
@@ -23,6 +23,38 @@ describe('the built `pingscope` command', () => {
     expect(p.stderr()).toContain('pingscope is serving')
     // the engine it started is gone with it
     expect(existsSync(path.join(dataDir, 'engine.lock'))).toBe(false)
+  })
+
+  it('serve: probes targets and flushes every sample to the database on SIGTERM', async () => {
+    const dir = tempDir()
+    const db = await openTestDatabase({ dataDir: dir })
+    await db.sql`insert into targets (address, interval_s, packets) select '127.0.4.' || g, 1, 2 from generate_series(1, 50) g`
+    await db.destroy({ keep: true })
+    const port = await freePort()
+    // A long flush interval: without the flush on exit, the last samples would be lost.
+    const p = spawnCli(['serve'], { DATA_DIR: dir, PORT: String(port), LOG_LEVEL: 'info', WRITER_FLUSH_MS: '60000' })
+    try {
+      await waitForHealthy(`http://127.0.0.1:${port}`, 90_000)
+      await new Promise((r) => setTimeout(r, 3000))
+    } finally {
+      p.child.kill('SIGTERM')
+    }
+    expect((await p.exited).code).toBe(0)
+    const stopped = p
+      .stderr()
+      .split('\n')
+      .filter((l) => l.includes('probe engine stopped'))
+      .map((l) => JSON.parse(l) as { samplesWritten: number; samplesDropped: number; rounds: number })[0]!
+    expect(stopped.samplesDropped).toBe(0)
+    expect(stopped.rounds).toBeGreaterThanOrEqual(100) // 50 targets × ≥ 2 rounds
+    expect(stopped.samplesWritten).toBe(stopped.rounds * 2)
+    const again = await openTestDatabase({ dataDir: dir, migrate: false })
+    try {
+      const [row] = await again.sql`select count(*)::int as n from samples`
+      expect(row!.n).toBe(stopped.samplesWritten)
+    } finally {
+      await again.destroy()
+    }
   })
 
   it('refuses bad configuration with one line per problem and exit code 2', async () => {
