@@ -1,0 +1,240 @@
+// Starts and stops the network lab (scripts/lab/lab.sh) for tests. Each lab gets its own instance
+// number (LAB_ID 1..15; 0 is left for manual use) so that test files running in parallel, or two
+// test runs at once, never touch each other's namespaces and subnets.
+import { execFile, execFileSync } from 'node:child_process'
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { z } from 'zod'
+
+const run = promisify(execFile)
+
+const LAB_SH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../scripts/lab/lab.sh')
+const DEFAULT_STATE_DIR = '/run/pingscope-lab'
+const FIRST_ID = 1
+const LAST_ID = 15
+
+export const LAB_PARTS = ['silent', 'unreachable', 'chain', 'lossy'] as const
+export type LabPart = (typeof LAB_PARTS)[number]
+
+export interface LabOptions {
+  /** Instance number 0..15; by default the first free one from 1 up. */
+  id?: number
+  /** Lossy host: reply delay in ms (default 20). */
+  delayMs?: number
+  /** Lossy host: fraction of echo requests dropped (default 0.10). */
+  loss?: number
+  /** Lossy host: drops are exact per block of this many requests (default 100). */
+  lossBlock?: number
+  /** Lossy host: PRNG seed for the drop positions inside each block (default 1). */
+  seed?: number
+  stateDir?: string
+}
+
+const summarySchema = z.object({
+  id: z.number().int(),
+  prefix: z.string(),
+  silent: z.string().nullable(),
+  unreachable: z.string().nullable(),
+  unreachableRouter: z.string().nullable(),
+  chain: z.object({ end: z.string(), hops: z.array(z.string()) }).nullable(),
+  lossy: z
+    .object({
+      address: z.string(),
+      delayMs: z.number(),
+      loss: z.number(),
+      block: z.number().int(),
+      seed: z.number().int(),
+      pid: z.number().int().nullable(),
+    })
+    .nullable(),
+})
+export type LabSummary = z.infer<typeof summarySchema>
+
+export interface Lab {
+  id: number
+  /** Name prefix of this instance's namespaces and links, e.g. `psl3-`. */
+  prefix: string
+  /** A host that never answers (kernel echo replies disabled). */
+  silent: string
+  /** An address whose router answers ICMP destination-unreachable. */
+  unreachable: string
+  /** The router that sends those errors (`err.source` in net-ping). */
+  unreachableRouter: string
+  /** traceroute target and the four hops on the way, the end host last. */
+  chain: { end: string; hops: string[] }
+  /** A host answering after `lossyConfig.delayMs`, dropping `lossyConfig.loss` of the requests. */
+  lossy: string
+  lossyConfig: NonNullable<LabSummary['lossy']>
+  summary: LabSummary
+  /** Removes everything this lab created; safe to call twice. */
+  stop(): Promise<void>
+}
+
+/** Throws a clear error unless this process can build network namespaces. */
+export async function assertLabAvailable(): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    throw new Error('the network lab needs root (CAP_NET_ADMIN and CAP_NET_RAW); run the tests as root')
+  }
+  try {
+    await run('ip', ['netns', 'list'])
+  } catch (error) {
+    throw new Error(`the network lab needs 'ip netns' (iproute2): ${(error as Error).message}`, { cause: error })
+  }
+}
+
+/** Builds the given lab parts (all by default) in a fresh instance. Call `stop()` in `afterAll`. */
+export async function startLab(parts: readonly LabPart[] = LAB_PARTS, opts: LabOptions = {}): Promise<Lab> {
+  await assertLabAvailable()
+  const stateDir = opts.stateDir ?? DEFAULT_STATE_DIR
+  const id = claimId(stateDir, opts.id)
+  const env = labEnv(id, stateDir, opts)
+
+  // Safety net for a worker that exits without running afterAll; synchronous because 'exit' is.
+  const downOnExit = () => {
+    try {
+      execFileSync(LAB_SH, ['down'], { env, stdio: 'ignore', timeout: 30_000 })
+    } finally {
+      releaseId(stateDir, id)
+    }
+  }
+  process.once('exit', downOnExit)
+
+  let stopped = false
+  const stop = async () => {
+    if (stopped) return
+    stopped = true
+    process.removeListener('exit', downOnExit)
+    try {
+      await run(LAB_SH, ['down'], { env, timeout: 30_000 })
+    } finally {
+      releaseId(stateDir, id)
+    }
+  }
+
+  let summary: LabSummary
+  try {
+    const { stdout } = await run(LAB_SH, ['up', ...parts], { env, timeout: 60_000 })
+    summary = parseSummary(stdout)
+  } catch (error) {
+    await stop().catch(() => undefined)
+    const stderr = (error as { stderr?: string }).stderr
+    throw new Error(`lab.sh up ${parts.join(' ')} failed: ${stderr?.trim() || (error as Error).message}`, {
+      cause: error,
+    })
+  }
+  return toLab(summary, stop)
+}
+
+/** The JSON summary is the last line lab.sh prints on stdout. */
+export function parseSummary(stdout: string): LabSummary {
+  const last = stdout.trim().split('\n').at(-1) ?? ''
+  return summarySchema.parse(JSON.parse(last))
+}
+
+function labEnv(id: number, stateDir: string, opts: LabOptions): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, LAB_ID: String(id), LAB_STATE_DIR: stateDir, LAB_NODE: process.execPath }
+  if (opts.delayMs !== undefined) env.LAB_DELAY_MS = String(opts.delayMs)
+  if (opts.loss !== undefined) env.LAB_LOSS = String(opts.loss)
+  if (opts.lossBlock !== undefined) env.LAB_LOSS_BLOCK = String(opts.lossBlock)
+  if (opts.seed !== undefined) env.LAB_SEED = String(opts.seed)
+  return env
+}
+
+function toLab(summary: LabSummary, stop: () => Promise<void>): Lab {
+  const need = <T>(value: T | null, part: LabPart): T => {
+    if (value === null) throw new Error(`lab part '${part}' was not started (startLab([... '${part}']))`)
+    return value
+  }
+  return {
+    id: summary.id,
+    prefix: summary.prefix,
+    summary,
+    stop,
+    get silent() {
+      return need(summary.silent, 'silent')
+    },
+    get unreachable() {
+      return need(summary.unreachable, 'unreachable')
+    },
+    get unreachableRouter() {
+      return need(summary.unreachableRouter, 'unreachable')
+    },
+    get chain() {
+      return need(summary.chain, 'chain')
+    },
+    get lossy() {
+      return need(summary.lossy, 'lossy').address
+    },
+    get lossyConfig() {
+      return need(summary.lossy, 'lossy')
+    },
+  }
+}
+
+// Instance numbers are claimed with mkdir (atomic) and hold the owner's pid, so a claim left by a
+// killed process can be taken over. (Two processes taking over the same dead claim at the same
+// instant could both win; lab.sh up would then rebuild under the first. Not worth a real lock.)
+function claimId(stateDir: string, wanted?: number): number {
+  const lockDir = path.join(stateDir, 'locks')
+  mkdirSync(lockDir, { recursive: true })
+  const candidates = wanted === undefined ? range(FIRST_ID, LAST_ID) : [wanted]
+  for (const id of candidates) {
+    const lock = path.join(lockDir, String(id))
+    if (!tryLock(lock)) continue
+    writeFileSync(path.join(lock, 'pid'), `${process.pid}\n`)
+    return id
+  }
+  throw new Error(
+    wanted === undefined
+      ? `all lab instances ${FIRST_ID}..${LAST_ID} are in use (see ${lockDir})`
+      : `lab instance ${wanted} is in use by another process (see ${lockDir}/${wanted})`,
+  )
+}
+
+function tryLock(lock: string): boolean {
+  try {
+    mkdirSync(lock)
+    return true
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+  }
+  const owner = readOwner(lock)
+  // A claim without a pid is being written right now, unless it is old.
+  if (owner === null ? Date.now() - statSync(lock).mtimeMs < 10_000 : isAlive(owner)) return false
+  rmSync(lock, { recursive: true, force: true })
+  try {
+    mkdirSync(lock)
+    return true
+  } catch {
+    return false
+  }
+}
+
+function releaseId(stateDir: string, id: number): void {
+  const lock = path.join(stateDir, 'locks', String(id))
+  if (readOwner(lock) === process.pid) rmSync(lock, { recursive: true, force: true })
+}
+
+function readOwner(lock: string): number | null {
+  try {
+    const pid = Number(readFileSync(path.join(lock, 'pid'), 'utf8').trim())
+    return Number.isInteger(pid) && pid > 0 ? pid : null
+  } catch {
+    return null
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i)
+}
