@@ -25,23 +25,27 @@ describe('probe scheduler on loopback (real ICMP, real database)', () => {
     expect(stats.targets).toBe(21)
     expect(probe.writer.stats()).toMatchObject({ buffered: 0, dropped: 0 })
     const rows = await db.sql<
-      { address: string; n: number; lost: number; notOk: number; rttMax: number; rttMin: number; whole: number; ttl: number | null }[]
+      { address: string; n: number; lost: number; notOk: number; rttMedian: number; rttMin: number; whole: number; ttl: number | null }[]
     >`
       select t.address, count(*)::int as n, count(*) filter (where s.rtt_us is null)::int as lost,
-             count(*) filter (where s.status <> 0)::int as not_ok, max(s.rtt_us) as rtt_max, min(s.rtt_us) as rtt_min,
-             count(*) filter (where s.rtt_us % 1000 = 0 and s.rtt_us > 0)::int as whole, max(s.ttl) as ttl
+             count(*) filter (where s.status <> 0)::int as not_ok, min(s.rtt_us) as rtt_min,
+             percentile_cont(0.5) within group (order by s.rtt_us) as rtt_median,
+             count(*) filter (where s.rtt_us % 1000 = 0)::int as whole, max(s.ttl) as ttl
       from samples s join targets t on t.id = s.target_id group by t.address`
     expect(rows).toHaveLength(21)
     for (const r of rows) {
-      expect(r.n).toBeGreaterThanOrEqual(9) // ≥ 3 rounds of 3 echoes in 3.5 s
-      expect(r.n % 3).toBe(0)
-      expect(r.lost).toBe(0)
-      expect(r.notOk).toBe(0)
+      expect(r.n, r.address).toBeGreaterThanOrEqual(9) // ≥ 3 rounds of 3 echoes in 3.5 s
+      expect(r.n % 3, r.address).toBe(0)
+      expect(r.lost, r.address).toBe(0)
+      expect(r.notOk, r.address).toBe(0)
       // microseconds, not milliseconds: loopback answers in well under a millisecond
-      expect(r.rttMax).toBeLessThan(5000)
-      expect(r.rttMin).toBeGreaterThanOrEqual(0)
-      expect(r.whole).toBe(0)
+      expect(r.rttMedian, r.address).toBeLessThan(1000)
+      expect(r.rttMin, r.address).toBeGreaterThanOrEqual(0)
     }
+    // millisecond timestamps would make nearly every RTT a multiple of 1,000 µs (mostly 0)
+    const echoes = rows.reduce((n, r) => n + r.n, 0)
+    const whole = rows.reduce((n, r) => n + r.whole, 0)
+    expect(whole / echoes).toBeLessThan(0.02)
     expect(rows.find((r) => r.address === '127.0.1.1')!.ttl).toBe(64) // the reply's IP header TTL
     expect(rows.find((r) => r.address === '::1')!.ttl).toBeNull()
     // each round has seq 0..2 at increasing times
@@ -52,12 +56,18 @@ describe('probe scheduler on loopback (real ICMP, real database)', () => {
       select rtt_us, jitter_us from samples where target_id = 1 order by time, seq`
     expect(jit[0]!.jitterUs).toBeNull()
     for (let i = 1; i < jit.length; i++) expect(jit[i]!.jitterUs).toBe(Math.abs(jit[i]!.rttUs - jit[i - 1]!.rttUs))
-    // the schedule is absolute: successive slots of a 1 s target are exactly 1 s apart
+    // the schedule is absolute: slots of a 1 s target are whole seconds apart and never drift; a slot
+    // skipped under load is counted as missed, not shifted
     const due = probe.rounds.filter((r) => r.targetId === 1).map((r) => r.due)
     expect(due.length).toBeGreaterThanOrEqual(3)
-    for (let i = 1; i < due.length; i++) expect(due[i]! - due[i - 1]!).toBe(1000)
+    let skipped = 0
+    for (let i = 1; i < due.length; i++) {
+      const gap = due[i]! - due[i - 1]!
+      expect(gap % 1000).toBe(0)
+      skipped += gap / 1000 - 1
+    }
+    expect(skipped).toBeLessThanOrEqual(stats.missedRounds)
     expect(stats.lagP99Ms).not.toBeNull()
-    expect(stats.missedRounds).toBe(0)
     probe = undefined
   })
 
