@@ -13,7 +13,7 @@ export interface AppDeps {
   log: Logger
   jobs: JobRunner
   /** Probe engine status for /health (scheduler and writer statistics). */
-  probe: () => { writer: { retrying: boolean; dropped: number } } & Record<string, unknown>
+  probe: () => { enabled: boolean; running: boolean; writer: { retrying: boolean; dropped: number } } & Record<string, unknown>
 }
 
 /** Builds the HTTP application; `server.ts` runs it. */
@@ -44,8 +44,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       error = err instanceof Error ? err.message : String(err)
     }
     const probe = deps.probe()
-    // Degraded: the database does not answer, or samples are waiting for it (or were given up).
-    const degraded = !reachable || probe.writer.retrying || probe.writer.dropped > 0
+    // Degraded: the database does not answer, samples are waiting for it (or were given up), or
+    // probing is configured but cannot run (no CAP_NET_RAW).
+    const degraded = !reachable || probe.writer.retrying || probe.writer.dropped > 0 || (probe.enabled && !probe.running)
     const body = {
       status: degraded ? 'degraded' : 'ok',
       version: VERSION,

@@ -73,6 +73,7 @@ export async function startServer(config: Config, log: Logger, overrides: Server
       log,
       jobs,
       probe: () => ({
+        enabled: config.probe.enabled,
         running: scheduler !== null,
         error: probeError,
         scheduler: scheduler?.stats() ?? null,

@@ -1,8 +1,9 @@
-import { existsSync, rmSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { chownSync, existsSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { openTestDatabase, tempDir } from './helpers/db.js'
-import { freePort, spawnCli, waitForHealthy } from './helpers/process.js'
+import { CLI, freePort, spawnCli, waitForHealthy } from './helpers/process.js'
 
 describe('the built `pingscope` command', () => {
   const dataDir = tempDir()
@@ -54,6 +55,37 @@ describe('the built `pingscope` command', () => {
       expect(row!.n).toBe(stopped.samplesWritten)
     } finally {
       await again.destroy()
+    }
+  })
+
+  it('serve without CAP_NET_RAW: says once how to fix it, and the API keeps working', async () => {
+    const dir = tempDir()
+    chownSync(dir, 65534, 65534) // nobody
+    const port = await freePort()
+    const child = spawn(
+      'setpriv',
+      ['--reuid=nobody', '--regid=nogroup', '--clear-groups', '--inh-caps=-all', process.execPath, CLI, 'serve'],
+      { cwd: dir, env: { PATH: process.env.PATH ?? '', DATA_DIR: dir, PORT: String(port), LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] },
+    )
+    let err = ''
+    child.stderr.on('data', (d) => (err += d))
+    try {
+      const t0 = Date.now()
+      let body: { status: string; probe: { running: boolean; error: string }; database: { reachable: boolean } } | undefined
+      while (Date.now() - t0 < 90_000 && !body) {
+        body = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.json() as never, () => undefined)
+        if (!body) await new Promise((r) => setTimeout(r, 200))
+      }
+      expect(body!.database.reachable).toBe(true)
+      expect(body!.status).toBe('degraded')
+      expect(body!.probe.running).toBe(false)
+      expect(body!.probe.error).toMatch(/CAP_NET_RAW.*setcap cap_net_raw\+ep.*cap_add/)
+      expect(err.match(/ICMP needs raw sockets/g)).toHaveLength(1) // reported once
+      expect(err).not.toMatch(/\n\s+at /) // no stack trace
+    } finally {
+      child.kill('SIGTERM')
+      await new Promise((r) => child.on('exit', r))
+      rmSync(dir, { recursive: true, force: true })
     }
   })
 
