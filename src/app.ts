@@ -1,71 +1,60 @@
+import fastifySwagger from '@fastify/swagger'
+import fastifySwaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import { type ZodTypeProvider, jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
+import { authPlugin } from './auth/auth.plugin.js'
+import { authRoutes } from './auth/auth.routes.js'
 import type { Config } from './config.js'
 import type { JobRunner } from './db/jobs.js'
-import { schemaVersion } from './db/migrate.js'
 import type { Database } from './db/open.js'
-import { AppError, errorHandler } from './errors.js'
+import { errorHandler } from './errors.js'
+import { healthRoutes } from './health.routes.js'
 import type { Logger } from './log.js'
 import { VERSION } from './version.js'
+
+export interface ProbeStatus {
+  enabled: boolean
+  running: boolean
+  writer: { retrying: boolean; dropped: number }
+  [k: string]: unknown
+}
 
 export interface AppDeps {
   config: Config
   db: Database
   log: Logger
   jobs: JobRunner
+  jwtSecret: string
   /** Probe engine status for /health (scheduler and writer statistics). */
-  probe: () => { enabled: boolean; running: boolean; writer: { retrying: boolean; dropped: number } } & Record<string, unknown>
+  probe: () => ProbeStatus
 }
 
-/** Builds the HTTP application; `server.ts` runs it. */
+/** Builds the HTTP application; `server.ts` runs it. Tests use it with `app.inject`. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const { db, jobs } = deps
+  const { config, db } = deps
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
     disableRequestLogging: true,
     routerOptions: { ignoreTrailingSlash: true },
-  })
+    bodyLimit: 1024 * 1024,
+  }).withTypeProvider<ZodTypeProvider>()
+  app.setValidatorCompiler(validatorCompiler)
+  app.setSerializerCompiler(serializerCompiler)
   app.setErrorHandler(errorHandler(deps.log))
-  app.setNotFoundHandler((req, reply) => reply.status(404).send({ detail: 'Not Found' }))
-  const startedAt = Date.now()
+  app.setNotFoundHandler((_req, reply) => reply.status(404).send({ detail: 'Not Found' }))
 
-  app.get('/health', async (_req, reply) => {
-    const t0 = performance.now()
-    let reachable = true
-    let version = 0
-    let error: string | undefined
-    try {
-      // A long aggregate refresh holds the embedded engine's single backend: do not hang the probe on it.
-      version = await Promise.race([
-        schemaVersion(db.sql),
-        new Promise<never>((_, reject) => setTimeout(() => reject(new AppError(503, 'database did not answer within 3 s')), 3000).unref()),
-      ])
-    } catch (err) {
-      reachable = false
-      error = err instanceof Error ? err.message : String(err)
-    }
-    const probe = deps.probe()
-    // Degraded: the database does not answer, samples are waiting for it (or were given up), or
-    // probing is configured but cannot run (no CAP_NET_RAW).
-    const degraded = !reachable || probe.writer.retrying || probe.writer.dropped > 0 || (probe.enabled && !probe.running)
-    const body = {
-      status: degraded ? 'degraded' : 'ok',
-      version: VERSION,
-      uptime_s: Math.round((Date.now() - startedAt) / 1000),
-      database: {
-        mode: db.mode,
-        reachable,
-        latency_ms: Math.round((performance.now() - t0) * 100) / 100,
-        schema_version: version,
-        ...(error ? { error } : {}),
-        ...(db.engine
-          ? { engine: { pid: db.engine.pid, owned: db.engine.owned, restarts: db.engine.restarts } }
-          : {}),
-      },
-      jobs: jobs.status(),
-      probe,
-    }
-    return reply.status(reachable ? 200 : 503).send(body)
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: { title: 'pingscope API', version: VERSION, description: 'Network telemetry: targets, samples, insights, traceroutes.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT or pst_ API token' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
   })
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' })
 
-  return app
+  await app.register(authPlugin, { sql: db.sql, secret: deps.jwtSecret, expiresMin: config.auth.jwtExpiresMin })
+  await app.register(healthRoutes, { db, jobs: deps.jobs, probe: deps.probe })
+  await app.register(authRoutes, { sql: db.sql, expiresMin: config.auth.jwtExpiresMin, loginRateLimitPerMin: config.auth.loginRateLimitPerMin })
+  return app as unknown as FastifyInstance
 }

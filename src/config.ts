@@ -11,6 +11,8 @@ const bool = z
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max)
 
+const WEAK_SECRETS = new Set(['secret', 'changeme', 'change-this-secret', 'super-secret-key', 'pingscope'])
+
 const postgresUrl = z
   .string()
   .trim()
@@ -30,6 +32,18 @@ export const configSchema = z
 
     HOST: z.string().trim().min(1).default('127.0.0.1'),
     PORT: int(0, 65535).default(6666),
+
+    // Authentication.
+    JWT_SECRET: z.string().optional(),
+    JWT_EXPIRES_MIN: int(1, 43200).default(1440),
+    ADMIN_USERNAME: z.string().trim().min(1).max(64).default('admin'),
+    ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
+    LOGIN_RATE_LIMIT_PER_MIN: int(1, 10000).default(10),
+    CORS_ORIGINS: z.string().default(''),
+
+    // Traceroute.
+    TRACEROUTE_BIN: z.string().trim().min(1).default('traceroute'),
+    TRACEROUTE_CONCURRENCY: int(1, 64).default(4),
 
     // Database: server mode when DATABASE_URL is set, embedded TimescaleDB otherwise.
     DATABASE_MODE: z.enum(['auto', 'embedded', 'server']).default('auto'),
@@ -61,6 +75,12 @@ export const configSchema = z
     WRITER_MAX_BUFFER: int(1000, 50_000_000).default(2_000_000),
   })
   .superRefine((c, ctx) => {
+    if (c.NODE_ENV === 'production') {
+      // A guessable secret lets anyone mint tokens: production refuses to start without a real one.
+      if (!c.JWT_SECRET || c.JWT_SECRET.length < 32 || WEAK_SECRETS.has(c.JWT_SECRET)) {
+        ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'must be set to a random string of at least 32 characters in production (e.g. `openssl rand -base64 48`)' })
+      }
+    }
     if (c.DATABASE_MODE === 'server' && !c.DATABASE_URL) {
       ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'is required when DATABASE_MODE=server' })
     }
@@ -107,6 +127,17 @@ export interface Config {
     outageOpenRounds: number
   }
   writer: { batchRows: number; flushMs: number; maxBuffer: number }
+  auth: {
+    /** Unset outside production: a random secret is generated once and kept in the database. */
+    jwtSecret: string | null
+    jwtExpiresMin: number
+    adminUsername: string
+    /** Unset: the first start creates the admin with a random password and logs it once. */
+    adminPassword: string | null
+    loginRateLimitPerMin: number
+  }
+  corsOrigins: string[]
+  traceroute: { bin: string; concurrency: number }
 }
 
 export class ConfigError extends Error {
@@ -131,7 +162,8 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     const problems = parsed.error.issues.map((i) => {
       const key = i.path.join('.') || '(config)'
       const got = typeof i.path[0] === 'string' ? input[i.path[0]] : undefined
-      return `${key}: ${i.message}${got !== undefined && !key.includes('URL') ? ` (got "${got}")` : ''}`
+      const secret = key.includes('URL') || key.includes('SECRET') || key.includes('PASSWORD')
+      return `${key}: ${i.message}${got !== undefined && !secret ? ` (got "${got}")` : ''}`
     })
     throw new ConfigError(problems)
   }
@@ -170,6 +202,15 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
       outageOpenRounds: c.OUTAGE_OPEN_ROUNDS,
     },
     writer: { batchRows: c.WRITER_BATCH_ROWS, flushMs: c.WRITER_FLUSH_MS, maxBuffer: c.WRITER_MAX_BUFFER },
+    auth: {
+      jwtSecret: c.JWT_SECRET ?? null,
+      jwtExpiresMin: c.JWT_EXPIRES_MIN,
+      adminUsername: c.ADMIN_USERNAME,
+      adminPassword: c.ADMIN_PASSWORD ?? null,
+      loginRateLimitPerMin: c.LOGIN_RATE_LIMIT_PER_MIN,
+    },
+    corsOrigins: c.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
+    traceroute: { bin: c.TRACEROUTE_BIN, concurrency: c.TRACEROUTE_CONCURRENCY },
   }
 }
 

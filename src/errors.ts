@@ -8,6 +8,7 @@ export class AppError extends Error {
   constructor(
     readonly status: number,
     readonly detail: string,
+    readonly headers: Record<string, string> = {},
   ) {
     super(detail)
     this.name = 'AppError'
@@ -18,7 +19,7 @@ export const notFound = (what = 'Target') => new AppError(404, `${what} not foun
 
 export function errorHandler(log: Logger) {
   return (err: FastifyError | AppError | Error, req: FastifyRequest, reply: FastifyReply) => {
-    if (err instanceof AppError) return reply.status(err.status).send({ detail: err.detail })
+    if (err instanceof AppError) return reply.status(err.status).headers(err.headers).send({ detail: err.detail })
     const fe = err as FastifyError
     if (fe.validation) {
       const detail = fe.validation.map((v) => ({

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
+import { ensureAdmin, loadJwtSecret } from './auth/bootstrap.js'
 import type { Config } from './config.js'
 import { createJobRunner } from './db/jobs.js'
 import { migrate } from './db/migrate.js'
@@ -47,6 +48,8 @@ export async function startServer(config: Config, log: Logger, overrides: Server
     const { applied, version } = await migrate(db.sql)
     log.info({ applied, version }, applied.length ? 'migrations applied' : 'schema up to date')
     await reconcilePolicies(db.sql, config.retention)
+    const jwtSecret = await loadJwtSecret(db.sql, config)
+    await ensureAdmin(db.sql, config, log)
     jobs.start()
     if (config.probe.enabled) {
       try {
@@ -72,6 +75,7 @@ export async function startServer(config: Config, log: Logger, overrides: Server
       db,
       log,
       jobs,
+      jwtSecret,
       probe: () => ({
         enabled: config.probe.enabled,
         running: scheduler !== null,

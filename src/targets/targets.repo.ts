@@ -26,3 +26,26 @@ export async function targetsFingerprint(sql: Sql): Promise<string> {
     from targets`
   return `${r!.n}|${r!.m}|${r!.s}`
 }
+
+export interface TargetRow {
+  id: number
+  address: string
+  name: string | null
+  tags: string[]
+  intervalS: number
+  packets: number
+  timeoutMs: number
+  enabled: boolean
+  url: string | null
+  notes: string | null
+  badgePublic: boolean
+  createdAt: Date
+  updatedAt: Date
+}
+
+export async function findTarget(sql: Sql, id: number): Promise<TargetRow | null> {
+  const [t] = await sql<TargetRow[]>`
+    select id, address, name, tags, interval_s, packets, timeout_ms, enabled, url, notes, badge_public, created_at, updated_at
+    from targets where id = ${id}`
+  return t ?? null
+}

@@ -1,0 +1,64 @@
+import { createHash, randomBytes } from 'node:crypto'
+import type { Sql } from '../db/open.js'
+import type { User } from './users.repo.js'
+
+// API tokens for scripts: `pst_` + 32 random bytes (base64url). Only a SHA-256 hash is stored (the token
+// has 256 bits of entropy, so a slow hash adds nothing); the first characters are kept to tell tokens apart.
+
+export const TOKEN_PREFIX = 'pst_'
+
+export interface ApiToken {
+  id: number
+  userId: number
+  name: string
+  prefix: string
+  createdAt: Date
+  lastUsedAt: Date | null
+  expiresAt: Date | null
+  revokedAt: Date | null
+}
+
+export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex')
+
+export async function createToken(
+  sql: Sql,
+  t: { userId: number; name: string; expiresAt: Date | null },
+): Promise<{ token: string; record: ApiToken }> {
+  const token = TOKEN_PREFIX + randomBytes(32).toString('base64url')
+  const [record] = await sql<ApiToken[]>`
+    insert into api_tokens (user_id, name, token_hash, prefix, expires_at)
+    values (${t.userId}, ${t.name}, ${hashToken(token)}, ${token.slice(0, 12)}, ${t.expiresAt})
+    returning id, user_id, name, prefix, created_at, last_used_at, expires_at, revoked_at`
+  return { token, record: record! }
+}
+
+export async function listTokens(sql: Sql, userId: number | null): Promise<ApiToken[]> {
+  return sql<ApiToken[]>`
+    select id, user_id, name, prefix, created_at, last_used_at, expires_at, revoked_at from api_tokens
+    where ${userId === null ? sql`true` : sql`user_id = ${userId}`} order by id`
+}
+
+/** Revokes a token; `userId` restricts it to that user's own tokens (null: any, for admins). */
+export async function revokeToken(sql: Sql, id: number, userId: number | null): Promise<boolean> {
+  const rows = await sql`
+    update api_tokens set revoked_at = coalesce(revoked_at, now())
+    where id = ${id} and ${userId === null ? sql`true` : sql`user_id = ${userId}`}
+    returning id`
+  return rows.length > 0
+}
+
+/** The active user owning a valid (not revoked, not expired) token, or null. */
+export async function findUserByToken(sql: Sql, token: string): Promise<User | null> {
+  const [u] = await sql<(User & { tokenId: number; lastUsedAt: Date | null })[]>`
+    select u.id, u.username, u.role, u.disabled, u.created_at, u.updated_at, t.id as token_id, t.last_used_at
+    from api_tokens t join users u on u.id = t.user_id
+    where t.token_hash = ${hashToken(token)} and t.revoked_at is null
+      and (t.expires_at is null or t.expires_at > now()) and not u.disabled`
+  if (!u) return null
+  // Record use at most once a minute per token, not on every request.
+  if (!u.lastUsedAt || Date.now() - u.lastUsedAt.getTime() > 60_000) {
+    await sql`update api_tokens set last_used_at = now() where id = ${u.tokenId}`
+  }
+  const { tokenId: _t, lastUsedAt: _l, ...user } = u
+  return user
+}

@@ -1,0 +1,52 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import type { ProbeStatus } from './app.js'
+import type { JobRunner } from './db/jobs.js'
+import { schemaVersion } from './db/migrate.js'
+import type { Database } from './db/open.js'
+import { AppError } from './errors.js'
+import { VERSION } from './version.js'
+
+export interface HealthOptions {
+  db: Database
+  jobs: JobRunner
+  probe: () => ProbeStatus
+}
+
+export const healthRoutes: FastifyPluginAsyncZod<HealthOptions> = async (app, { db, jobs, probe: probeStatus }) => {
+  const startedAt = Date.now()
+  app.get('/health', { schema: { tags: ['health'], summary: 'Liveness and readiness (public)', security: [] } }, async (_req, reply) => {
+    const t0 = performance.now()
+    let reachable = true
+    let version = 0
+    let error: string | undefined
+    try {
+      // A long aggregate refresh holds the embedded engine's single backend: do not hang the probe on it.
+      version = await Promise.race([
+        schemaVersion(db.sql),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new AppError(503, 'database did not answer within 3 s')), 3000).unref()),
+      ])
+    } catch (err) {
+      reachable = false
+      error = err instanceof Error ? err.message : String(err)
+    }
+    const probe = probeStatus()
+    // Degraded: the database does not answer, samples are waiting for it (or were given up), or
+    // probing is configured but cannot run (no CAP_NET_RAW).
+    const degraded = !reachable || probe.writer.retrying || probe.writer.dropped > 0 || (probe.enabled && !probe.running)
+    return reply.status(reachable ? 200 : 503).send({
+      status: degraded ? 'degraded' : 'ok',
+      version: VERSION,
+      uptime_s: Math.round((Date.now() - startedAt) / 1000),
+      database: {
+        mode: db.mode,
+        reachable,
+        latency_ms: Math.round((performance.now() - t0) * 100) / 100,
+        schema_version: version,
+        ...(error ? { error } : {}),
+        ...(db.engine ? { engine: { pid: db.engine.pid, owned: db.engine.owned, restarts: db.engine.restarts } } : {}),
+      },
+      jobs: jobs.status(),
+      probe,
+    })
+  })
+}
