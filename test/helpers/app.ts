@@ -1,0 +1,52 @@
+import type { FastifyInstance } from 'fastify'
+import { buildApp } from '../../src/app.js'
+import { ensureAdmin, loadJwtSecret } from '../../src/auth/bootstrap.js'
+import { hashPassword } from '../../src/auth/passwords.js'
+import { createUser } from '../../src/auth/users.repo.js'
+import { createJobRunner } from '../../src/db/jobs.js'
+import { type TestDatabase, openTestDatabase, testLog } from './db.js'
+
+export const ADMIN = { username: 'admin', password: 'admin-password-123' }
+export const VIEWER = { username: 'viewer', password: 'viewer-password-123' }
+
+export interface TestApp {
+  app: FastifyInstance
+  db: TestDatabase
+  /** Bearer headers of a logged-in admin and viewer. */
+  admin: { authorization: string }
+  viewer: { authorization: string }
+  close(): Promise<void>
+}
+
+/** The HTTP app on a fresh embedded database (no scheduler), with an admin and a viewer logged in. */
+export async function buildTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const db = await openTestDatabase({ env: { ADMIN_PASSWORD: ADMIN.password, ...env } })
+  const jwtSecret = await loadJwtSecret(db.sql, db.config)
+  await ensureAdmin(db.sql, db.config, testLog)
+  await createUser(db.sql, { username: VIEWER.username, passwordHash: await hashPassword(VIEWER.password), role: 'viewer' })
+  const jobs = createJobRunner({ sql: db.sql, log: testLog, mode: 'embedded', enabled: false, pollMs: 60_000, vacuumIntervalMs: 3_600_000 })
+  const app = await buildApp({
+    config: db.config,
+    db,
+    log: testLog,
+    jobs,
+    jwtSecret,
+    probe: () => ({ enabled: false, running: false, error: 'not started in tests', scheduler: null, writer: { retrying: false, dropped: 0 } }),
+  })
+  await app.ready()
+  const login = async (u: { username: string; password: string }) => {
+    const res = await app.inject({ method: 'POST', url: '/auth/login', payload: u })
+    if (res.statusCode !== 200) throw new Error(`login ${u.username}: ${res.statusCode} ${res.body}`)
+    return { authorization: `Bearer ${res.json<{ access_token: string }>().access_token}` }
+  }
+  return {
+    app,
+    db,
+    admin: await login(ADMIN),
+    viewer: await login(VIEWER),
+    async close() {
+      await app.close()
+      await db.destroy()
+    },
+  }
+}
