@@ -10,6 +10,7 @@ import type { Database } from './db/open.js'
 import { errorHandler } from './errors.js'
 import { healthRoutes } from './health.routes.js'
 import type { Logger } from './log.js'
+import { targetRoutes } from './targets/targets.routes.js'
 import { VERSION } from './version.js'
 
 export interface ProbeStatus {
@@ -56,5 +57,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(authPlugin, { sql: db.sql, secret: deps.jwtSecret, expiresMin: config.auth.jwtExpiresMin })
   await app.register(healthRoutes, { db, jobs: deps.jobs, probe: deps.probe })
   await app.register(authRoutes, { sql: db.sql, expiresMin: config.auth.jwtExpiresMin, loginRateLimitPerMin: config.auth.loginRateLimitPerMin })
+  await app.register(targetRoutes, { sql: db.sql })
   return app as unknown as FastifyInstance
 }

@@ -4,13 +4,16 @@ import type { Logger } from './log.js'
 // One error vocabulary for API and CLI: every user-facing error is `{"detail": ...}` with a 4xx status;
 // anything unexpected is logged and answered with a 500 that reveals nothing internal.
 
+/** Validation-style detail: which field (`loc`) and what is wrong with it (`msg`). */
+export type FieldProblem = { loc: (string | number)[]; msg: string }
+
 export class AppError extends Error {
   constructor(
     readonly status: number,
-    readonly detail: string,
+    readonly detail: string | FieldProblem[],
     readonly headers: Record<string, string> = {},
   ) {
-    super(detail)
+    super(typeof detail === 'string' ? detail : detail.map((d) => `${d.loc.join('.')}: ${d.msg}`).join('; '))
     this.name = 'AppError'
   }
 }

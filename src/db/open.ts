@@ -4,6 +4,8 @@ import type { Logger } from '../log.js'
 import { type EngineHandle, ensureEngine } from './embedded.js'
 
 export type Sql = postgres.Sql
+/** Anything that runs queries: the pool or a transaction (repositories take this, so they work in both). */
+export type Queryable = postgres.Sql | postgres.TransactionSql
 
 export interface Database {
   sql: Sql

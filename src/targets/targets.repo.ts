@@ -1,4 +1,4 @@
-import type { Sql } from '../db/open.js'
+import type { Queryable as Sql } from '../db/open.js'
 
 export interface ProbeTarget {
   id: number
@@ -48,4 +48,47 @@ export async function findTarget(sql: Sql, id: number): Promise<TargetRow | null
     select id, address, name, tags, interval_s, packets, timeout_ms, enabled, url, notes, badge_public, created_at, updated_at
     from targets where id = ${id}`
   return t ?? null
+}
+
+export interface TargetListed extends TargetRow {
+  state: 'up' | 'down' | 'paused' | 'unknown'
+  lastTime: Date | null
+  lastRttUs: number | null
+  lastReplyAt: Date | null
+}
+
+/** Targets with their state and last sample, filtered and paged; `total` counts all matches. */
+export async function listTargets(
+  sql: Sql,
+  q: { tag?: string | undefined; state?: string | undefined; q?: string | undefined; limit: number; offset: number; sort: string; ids?: number[] },
+): Promise<{ rows: TargetListed[]; total: number }> {
+  const like = q.q ? `%${q.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null
+  const order = { id: sql`id`, ip: sql`address`, name: sql`name nulls last, id`, created_at: sql`created_at, id` }[q.sort] ?? sql`id`
+  const rows = await sql<(TargetListed & { total: number })[]>`
+    with listed as (
+      select t.*,
+        case
+          when not t.enabled then 'paused'
+          when exists (select 1 from outages o where o.target_id = t.id and o.ended_at is null) then 'down'
+          when last.time is null then 'unknown'
+          when reply.time is not null and reply.time > now() - make_interval(secs => greatest(3 * t.interval_s, 10)) then 'up'
+          else 'unknown'
+        end as state,
+        last.time as last_time, last.rtt_us as last_rtt_us, reply.time as last_reply_at
+      from targets t
+      left join lateral (select s.time, s.rtt_us from samples s where s.target_id = t.id order by s.time desc, s.seq desc limit 1) last on true
+      left join lateral (
+        select s.time from samples s where s.target_id = t.id and s.rtt_us is not null
+          and s.time > now() - interval '1 day' order by s.time desc limit 1) reply on true
+      where ${q.tag ? sql`${q.tag} = any(t.tags)` : sql`true`}
+        and ${like ? sql`(t.address ilike ${like} or t.name ilike ${like} or t.notes ilike ${like})` : sql`true`}
+        and ${q.ids ? sql`t.id = any(${q.ids}::int[])` : sql`true`}
+    )
+    select listed.*, count(*) over ()::int as total from listed
+    where ${
+      q.state === 'active' ? sql`enabled` : q.state === 'paused' ? sql`not enabled` : q.state ? sql`state = ${q.state}` : sql`true`
+    }
+    order by ${order}
+    limit ${q.limit} offset ${q.offset}`
+  return { rows, total: rows[0]?.total ?? 0 }
 }

@@ -1,10 +1,156 @@
-import type { Sql } from '../db/open.js'
-import { notFound } from '../errors.js'
-import { type TargetRow, findTarget } from './targets.repo.js'
+import { lookup } from 'node:dns/promises'
+import { isIP } from 'node:net'
+import type { Queryable, Sql } from '../db/open.js'
+import { AppError, notFound } from '../errors.js'
+import type { TargetCreate, TargetOut, TargetUpdate } from './targets.schema.js'
+import { type TargetListed, type TargetRow, findTarget, listTargets } from './targets.repo.js'
+
+// Target rules shared by the API, the CLI and the web UI: validation beyond the schema, address
+// normalisation, events with the acting user. Each change is one transaction with its event.
 
 /** The target or a 404 `{"detail": "Target not found"}`: every per-target route starts here. */
-export async function requireTarget(sql: Sql, id: number): Promise<TargetRow> {
+export async function requireTarget(sql: Queryable, id: number): Promise<TargetRow> {
   const t = await findTarget(sql, id)
   if (!t) throw notFound('Target')
   return t
+}
+
+/** A 422 naming one field, in the same shape as schema validation errors. */
+export function fieldError(field: string, msg: string): AppError {
+  return new AppError(422, [{ loc: ['body', field], msg }])
+}
+
+/**
+ * Canonical text of an IP address (`2001:DB8:0::1` → `2001:db8::1`, IPv4-mapped IPv6 → IPv4), or, for a
+ * hostname, the address it resolves to now (stored as such: pingscope probes addresses, not names).
+ */
+export async function normaliseAddress(input: string): Promise<{ address: string; resolvedFrom: string | null }> {
+  const raw = input.trim().replace(/^\[(.*)\]$/, '$1')
+  if (isIP(raw) === 4) {
+    const parts = raw.split('.').map(Number)
+    if (parts.some((p) => p > 255)) throw fieldError('ip', 'value is not a valid IPv4 or IPv6 address')
+    return { address: parts.join('.'), resolvedFrom: null }
+  }
+  if (isIP(raw) === 6) {
+    // URL canonicalises IPv6 text (RFC 5952: lower case, longest zero run compressed).
+    let a = new URL(`http://[${raw}]/`).hostname.slice(1, -1)
+    const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(a)
+    if (mapped) {
+      const n = (parseInt(mapped[1]!, 16) << 16) | parseInt(mapped[2]!, 16)
+      a = [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.')
+    }
+    return { address: a, resolvedFrom: null }
+  }
+  if (!/^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*\.?$/.test(raw)) {
+    throw fieldError('ip', 'value is not a valid IPv4 or IPv6 address or hostname')
+  }
+  try {
+    const { address } = await lookup(raw, { verbatim: false })
+    return normaliseAddress(address).then((r) => ({ address: r.address, resolvedFrom: raw }))
+  } catch {
+    throw fieldError('ip', `hostname ${raw} could not be resolved`)
+  }
+}
+
+async function addEvent(sql: Queryable, targetId: number, type: string, message: string, actor: string, data: Record<string, unknown> = {}) {
+  await sql`insert into events (target_id, type, message, actor, data) values (${targetId}, ${type}, ${message}, ${actor}, ${sql.json(data as never)})`
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null)
+
+export function targetJson(t: TargetListed): TargetOut {
+  return {
+    id: t.id,
+    ip: t.address,
+    frequency: t.intervalS,
+    is_active: t.enabled,
+    created_at: t.createdAt.toISOString(),
+    url: t.url,
+    notes: t.notes,
+    name: t.name,
+    tags: t.tags,
+    packets: t.packets,
+    timeout_ms: t.timeoutMs,
+    badge_public: t.badgePublic,
+    updated_at: t.updatedAt.toISOString(),
+    state: t.state,
+    last_sample: t.lastTime ? { time: t.lastTime.toISOString(), latency_ms: t.lastRttUs === null ? null : t.lastRttUs / 1000, packet_loss: t.lastRttUs === null } : null,
+    last_reply_at: iso(t.lastReplyAt),
+  }
+}
+
+export async function getTargetListed(sql: Sql, id: number): Promise<TargetListed> {
+  const { rows } = await listTargets(sql, { ids: [id], limit: 1, offset: 0, sort: 'id' })
+  if (!rows[0]) throw notFound('Target')
+  return rows[0]
+}
+
+export async function createTarget(sql: Sql, input: TargetCreate, actor: string): Promise<{ id: number; address: string; resolvedFrom: string | null }> {
+  const { address, resolvedFrom } = await normaliseAddress(input.ip)
+  return sql.begin(async (tx) => {
+    const [row] = await tx<{ id: number }[]>`
+      insert into targets (address, name, tags, interval_s, packets, timeout_ms, url, notes, badge_public)
+      values (${address}, ${input.name ?? resolvedFrom}, ${input.tags}, ${input.frequency}, ${input.packets},
+              ${input.timeout_ms}, ${input.url ?? null}, ${input.notes ?? null}, ${input.badge_public})
+      on conflict (address) do nothing
+      returning id`
+    if (!row) throw new AppError(409, 'IP already monitored')
+    await addEvent(tx, row.id, 'created', `Tracking started for ${address}${resolvedFrom ? ` (resolved from ${resolvedFrom})` : ''}`, actor, {
+      address,
+      resolved_from: resolvedFrom,
+    })
+    return { id: row.id, address, resolvedFrom }
+  })
+}
+
+export async function updateTarget(sql: Sql, id: number, input: TargetUpdate, actor: string): Promise<void> {
+  await sql.begin(async (tx) => {
+    const before = await requireTarget(tx, id)
+    const next = {
+      interval_s: input.frequency ?? before.intervalS, // null leaves it unchanged (predecessor)
+      url: input.url !== undefined ? input.url : before.url,
+      notes: input.notes !== undefined ? input.notes : before.notes,
+      name: input.name !== undefined ? (input.name || null) : before.name,
+      tags: input.tags ?? before.tags,
+      packets: input.packets ?? before.packets,
+      timeout_ms: input.timeout_ms ?? before.timeoutMs,
+      badge_public: input.badge_public ?? before.badgePublic,
+    }
+    const prev: Record<string, unknown> = {
+      interval_s: before.intervalS, url: before.url, notes: before.notes, name: before.name, tags: before.tags,
+      packets: before.packets, timeout_ms: before.timeoutMs, badge_public: before.badgePublic,
+    }
+    const changed = Object.keys(next).filter((k) => JSON.stringify(prev[k]) !== JSON.stringify(next[k as keyof typeof next]))
+    if (changed.length === 0) return
+    await tx`
+      update targets set interval_s = ${next.interval_s}, url = ${next.url}, notes = ${next.notes}, name = ${next.name},
+        tags = ${next.tags}, packets = ${next.packets}, timeout_ms = ${next.timeout_ms}, badge_public = ${next.badge_public}
+      where id = ${id}`
+    await addEvent(tx, id, 'updated', `Updated ${changed.join(', ')}`, actor, {
+      changes: Object.fromEntries(changed.map((k) => [k, { from: prev[k], to: next[k as keyof typeof next] }])),
+    })
+  })
+}
+
+/** Pauses or resumes; a no-op (and no event) when the target is already in that state. */
+export async function setTargetEnabled(sql: Sql, id: number, enabled: boolean, actor: string): Promise<boolean> {
+  return sql.begin(async (tx) => {
+    const t = await requireTarget(tx, id)
+    if (t.enabled === enabled) return false
+    await tx`update targets set enabled = ${enabled} where id = ${id}`
+    // Pausing ends an open outage: a paused target is not down.
+    if (!enabled) await tx`update outages set ended_at = now() where target_id = ${id} and ended_at is null`
+    await addEvent(tx, id, enabled ? 'start' : 'stop', enabled ? 'Tracking resumed' : 'Tracking paused', actor)
+    return true
+  })
+}
+
+/** Deletes a target and its raw samples, outages and traceroutes; its events stay as the audit trail. */
+export async function deleteTarget(sql: Sql, id: number, actor: string): Promise<void> {
+  await sql.begin(async (tx) => {
+    const t = await requireTarget(tx, id)
+    await tx`delete from samples where target_id = ${id}`
+    await tx`delete from targets where id = ${id}`
+    await addEvent(tx, id, 'deleted', `Tracking stopped and target ${t.address} deleted`, actor, { address: t.address, name: t.name })
+  })
 }

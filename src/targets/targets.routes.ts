@@ -1,0 +1,52 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import type { Sql } from '../db/open.js'
+import { listTargets } from './targets.repo.js'
+import {
+  targetCreateBody,
+  targetIdParams,
+  targetListQuery,
+  targetOut,
+  targetStatusOut,
+  targetUpdateBody,
+} from './targets.schema.js'
+import { createTarget, deleteTarget, getTargetListed, setTargetEnabled, targetJson, updateTarget } from './targets.service.js'
+
+export const targetRoutes: FastifyPluginAsyncZod<{ sql: Sql }> = async (app, { sql }) => {
+  const read = { onRequest: [app.authenticate] }
+  const write = { onRequest: [app.authenticate, app.requireAdmin] }
+  const tags = ['targets']
+
+  app.get('/targets/', { ...read, schema: { tags, summary: 'List targets with state and last sample', querystring: targetListQuery, response: { 200: z.array(targetOut) } } }, async (req, reply) => {
+    const { rows, total } = await listTargets(sql, req.query)
+    void reply.header('x-total-count', String(total))
+    return rows.map(targetJson)
+  })
+
+  app.post('/targets/', { ...write, schema: { tags, summary: 'Start tracking an address', body: targetCreateBody, response: { 200: targetStatusOut } } }, async (req) => {
+    const t = await createTarget(sql, req.body, req.user.username)
+    return { message: `Started tracking ${t.address}${t.resolvedFrom ? ` (resolved from ${t.resolvedFrom})` : ''}`, id: t.id }
+  })
+
+  app.get('/targets/:id', { ...read, schema: { tags, params: targetIdParams, response: { 200: targetOut } } }, async (req) => targetJson(await getTargetListed(sql, req.params.id)))
+
+  app.patch('/targets/:id', { ...write, schema: { tags, summary: 'Change a target (a new frequency applies from the next round)', params: targetIdParams, body: targetUpdateBody, response: { 200: targetOut } } }, async (req) => {
+    await updateTarget(sql, req.params.id, req.body, req.user.username)
+    return targetJson(await getTargetListed(sql, req.params.id))
+  })
+
+  app.delete('/targets/:id', { ...write, schema: { tags, params: targetIdParams, response: { 200: targetStatusOut } } }, async (req) => {
+    await deleteTarget(sql, req.params.id, req.user.username)
+    return { message: 'Target deleted', id: req.params.id }
+  })
+
+  app.post('/targets/:id/pause', { ...write, schema: { tags, params: targetIdParams, response: { 200: targetStatusOut } } }, async (req) => {
+    await setTargetEnabled(sql, req.params.id, false, req.user.username)
+    return { message: 'Tracking paused', id: req.params.id }
+  })
+
+  app.post('/targets/:id/resume', { ...write, schema: { tags, params: targetIdParams, response: { 200: targetStatusOut } } }, async (req) => {
+    await setTargetEnabled(sql, req.params.id, true, req.user.username)
+    return { message: 'Tracking resumed', id: req.params.id }
+  })
+}

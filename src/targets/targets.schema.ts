@@ -1,0 +1,102 @@
+import { z } from 'zod'
+
+// Target fields keep the predecessor's names (ip, frequency, is_active, url, notes) and add ours.
+
+// `.optional()` goes outside the transforms: an absent field must stay absent (PATCH leaves it alone),
+// while null or "" clears it.
+const url = z
+  .string()
+  .trim()
+  .max(2048)
+  .nullable()
+  .transform((v, ctx) => {
+    if (!v) return null
+    try {
+      const u = new URL(v)
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme')
+      return u.toString()
+    } catch {
+      ctx.addIssue({ code: 'custom', message: "must be an http(s) URL, e.g. 'https://router.example/'" })
+      return z.NEVER
+    }
+  })
+  .optional()
+
+const notes = z
+  .string()
+  .max(2000, 'must be at most 2000 characters')
+  .nullable()
+  .transform((v) => (v && v.trim() ? v : null))
+  .optional()
+
+const tag = z
+  .string()
+  .trim()
+  .min(1)
+  .max(50)
+  .regex(/^[\p{L}\p{N}._:/-]+$/u, 'may contain letters, digits and . _ : / - only')
+
+export const targetCreateBody = z.object({
+  ip: z.string().trim().min(1, 'is required').max(253).describe('IPv4/IPv6 address, or a hostname resolved once and stored as its address'),
+  frequency: z.number().int().min(1).max(3600).default(1).describe('seconds between rounds'),
+  url,
+  notes,
+  name: z.string().trim().max(200).nullish(),
+  tags: z.array(tag).max(50).default([]),
+  packets: z.number().int().min(1).max(20).default(1).describe('echoes per round'),
+  timeout_ms: z.number().int().min(100).max(10000).default(1000),
+  badge_public: z.boolean().default(false),
+})
+export type TargetCreate = z.infer<typeof targetCreateBody>
+
+export const targetUpdateBody = z
+  .object({
+    frequency: z.number().int().min(1).max(3600).nullish(),
+    url,
+    notes,
+    name: z.string().trim().max(200).nullish(),
+    tags: z.array(tag).max(50).optional(),
+    packets: z.number().int().min(1).max(20).optional(),
+    timeout_ms: z.number().int().min(100).max(10000).optional(),
+    badge_public: z.boolean().optional(),
+  })
+  .strict()
+export type TargetUpdate = z.infer<typeof targetUpdateBody>
+
+export const targetStateSchema = z.enum(['up', 'down', 'paused', 'unknown'])
+
+export const targetOut = z.object({
+  id: z.number().int(),
+  ip: z.string(),
+  frequency: z.number().int(),
+  is_active: z.boolean(),
+  created_at: z.string(),
+  url: z.string().nullable(),
+  notes: z.string().nullable(),
+  name: z.string().nullable(),
+  tags: z.array(z.string()),
+  packets: z.number().int(),
+  timeout_ms: z.number().int(),
+  badge_public: z.boolean(),
+  updated_at: z.string(),
+  state: targetStateSchema,
+  last_sample: z
+    .object({ time: z.string(), latency_ms: z.number().nullable(), packet_loss: z.boolean() })
+    .nullable(),
+  last_reply_at: z.string().nullable(),
+})
+export type TargetOut = z.infer<typeof targetOut>
+
+export const targetListQuery = z.object({
+  tag: z.string().trim().min(1).optional(),
+  state: z.enum(['active', 'paused', 'up', 'down', 'unknown']).optional(),
+  q: z.string().trim().min(1).max(200).optional().describe('text search in address, name and notes'),
+  limit: z.coerce.number().int().min(1).max(10000).default(10000),
+  offset: z.coerce.number().int().min(0).default(0),
+  sort: z.enum(['id', 'ip', 'name', 'created_at']).default('id'),
+})
+export type TargetListQuery = z.infer<typeof targetListQuery>
+
+export const targetIdParams = z.object({ id: z.coerce.number().int().min(1).max(2147483647) })
+
+export const targetStatusOut = z.object({ message: z.string(), id: z.number().int() })
