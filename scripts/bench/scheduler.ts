@@ -64,9 +64,10 @@ interface Result {
   fpingWall: number
   fpingCpu: number
   fpingLost: number
+  fpingError: string | null
 }
 
-async function benchPingscope(n: number, seconds: number, packets: number): Promise<Omit<Result, 'fpingSent' | 'fpingWall' | 'fpingCpu' | 'fpingLost'>> {
+async function benchPingscope(n: number, seconds: number, packets: number): Promise<Omit<Result, 'fpingSent' | 'fpingWall' | 'fpingCpu' | 'fpingLost' | 'fpingError'>> {
   const dataDir = path.join(os.tmpdir(), `pingscope-bench-${process.pid}-${n}`)
   rmSync(dataDir, { recursive: true, force: true })
   const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'warn' })
@@ -144,7 +145,7 @@ async function benchPingscope(n: number, seconds: number, packets: number): Prom
   }
 }
 
-async function benchFping(n: number, seconds: number): Promise<{ sent: number; wall: number; cpu: number; lost: number }> {
+async function benchFping(n: number, seconds: number): Promise<{ sent: number; wall: number; cpu: number; lost: number; error: string | null }> {
   const list = path.join(os.tmpdir(), `pingscope-bench-fping-${process.pid}.txt`)
   writeFileSync(list, Array.from({ length: n }, (_, i) => loopback(i)).join('\n'))
   const t0 = performance.now()
@@ -166,7 +167,8 @@ async function benchFping(n: number, seconds: number): Promise<{ sent: number; w
     xmt += Number(m[1])
     rcv += Number(m[2])
   }
-  return { sent: xmt, wall, cpu: (cpuS / wall) * 100, lost: xmt - rcv }
+  const error = /fping error: ([^\n(]*)/.exec(err)?.[1]?.trim() ?? null
+  return { sent: xmt, wall, cpu: (cpuS / wall) * 100, lost: xmt - rcv, error }
 }
 
 const program = new Command()
@@ -180,8 +182,8 @@ const opts = program.opts<{ targets: string; seconds: string; packets: string; f
 const results: Result[] = []
 for (const n of opts.targets.split(',').map(Number)) {
   const p = await benchPingscope(n, Number(opts.seconds), Number(opts.packets))
-  const f = opts.fping ? await benchFping(n, Number(opts.seconds)) : { sent: NaN, wall: NaN, cpu: NaN, lost: NaN }
-  const r: Result = { ...p, fpingSent: f.sent, fpingWall: f.wall, fpingCpu: f.cpu, fpingLost: f.lost }
+  const f = opts.fping ? await benchFping(n, Number(opts.seconds)) : { sent: NaN, wall: NaN, cpu: NaN, lost: NaN, error: null }
+  const r: Result = { ...p, fpingSent: f.sent, fpingWall: f.wall, fpingCpu: f.cpu, fpingLost: f.lost, fpingError: f.error }
   results.push(r)
   console.error(JSON.stringify(r))
 }
@@ -195,7 +197,7 @@ console.log('| targets | scheduled echoes/s | achieved echoes/s | lag p50 / p99 
 console.log('|---|---|---|---|---|---|---|---|---|---|---|')
 for (const r of results) {
   console.log(
-    `| ${f0(r.targets)} | ${f0(r.scheduled)} | ${f0(r.echoesPerS)} | ${f1(r.lagP50)} / ${f1(r.lagP99)} / ${f1(r.lagMax)} | ${f0(r.late)} / ${f0(r.missed)} | ${f0(r.lost)} | ${f1(r.appCpu)} / ${f0(r.appRssMb)} | ${f1(r.engineCpu)} / ${f0(r.engineRssMb)} | ${f0(r.rows)} | ${f0(r.fpingSent)} of ${f0(r.targets * r.seconds)}, ${f1(r.fpingWall)} s, ${f1(r.fpingCpu)} % | ${f1((r.appCpu + r.engineCpu) / r.echoesPerS / (r.fpingCpu / (r.fpingSent / r.fpingWall)))} |`,
+    `| ${f0(r.targets)} | ${f0(r.scheduled)} | ${f0(r.echoesPerS)} | ${f1(r.lagP50)} / ${f1(r.lagP99)} / ${f1(r.lagMax)} | ${f0(r.late)} / ${f0(r.missed)} | ${f0(r.lost)} | ${f1(r.appCpu)} / ${f0(r.appRssMb)} | ${f1(r.engineCpu)} / ${f0(r.engineRssMb)} | ${f0(r.rows)} | ${r.fpingError ? `failed after ${f1(r.fpingWall)} s: ${r.fpingError}` : `${f0(r.fpingSent)} of ${f0(r.targets * r.seconds)}, ${f1(r.fpingWall)} s, ${f1(r.fpingCpu)} %`} | ${r.fpingError ? '–' : f1((r.appCpu + r.engineCpu) / r.echoesPerS / (r.fpingCpu / (r.fpingSent / r.fpingWall)))} |`,
   )
 }
 process.exit(0)
