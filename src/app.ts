@@ -8,8 +8,12 @@ import type { Config } from './config.js'
 import type { JobRunner } from './db/jobs.js'
 import type { Database } from './db/open.js'
 import { errorHandler } from './errors.js'
+import { badgeRoutes } from './badge/badge.routes.js'
 import { healthRoutes } from './health.routes.js'
+import type { LiveHub } from './live/hub.js'
+import { liveRoutes } from './live/live.routes.js'
 import type { Logger } from './log.js'
+import { metricsRoutes } from './metrics/metrics.routes.js'
 import { targetRoutes } from './targets/targets.routes.js'
 import { VERSION } from './version.js'
 
@@ -26,6 +30,7 @@ export interface AppDeps {
   log: Logger
   jobs: JobRunner
   jwtSecret: string
+  live: LiveHub
   /** Probe engine status for /health (scheduler and writer statistics). */
   probe: () => ProbeStatus
 }
@@ -58,5 +63,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, { db, jobs: deps.jobs, probe: deps.probe })
   await app.register(authRoutes, { sql: db.sql, expiresMin: config.auth.jwtExpiresMin, loginRateLimitPerMin: config.auth.loginRateLimitPerMin })
   await app.register(targetRoutes, { sql: db.sql })
+  await app.register(liveRoutes, { hub: deps.live })
+  await app.register(metricsRoutes, { sql: db.sql, live: deps.live, jobs: deps.jobs, probe: deps.probe })
+  await app.register(badgeRoutes, { sql: db.sql })
   return app as unknown as FastifyInstance
 }

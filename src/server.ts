@@ -6,6 +6,7 @@ import { createJobRunner } from './db/jobs.js'
 import { migrate } from './db/migrate.js'
 import { type Database, openDatabase } from './db/open.js'
 import { reconcilePolicies } from './db/policies.js'
+import { createLiveHub } from './live/hub.js'
 import type { Logger } from './log.js'
 import { IcmpPermissionError, type Pinger, createIcmpPinger } from './probe/icmp.js'
 import { type Scheduler, createScheduler } from './probe/scheduler.js'
@@ -41,6 +42,7 @@ export async function startServer(config: Config, log: Logger, overrides: Server
     vacuumIntervalMs: config.jobs.vacuumIntervalMs,
   })
   const writer = createWriter({ sql: db.sql, log, ...config.writer })
+  const live = createLiveHub()
   let scheduler: Scheduler | null = null
   let pinger: Pinger | null = null
   let probeError: string | null = null
@@ -62,7 +64,16 @@ export async function startServer(config: Config, log: Logger, overrides: Server
       }
     } else probeError = 'disabled by PROBE_ENABLED=false'
     if (pinger) {
-      scheduler = createScheduler({ sql: db.sql, log, pinger, writer, ...config.probe })
+      scheduler = createScheduler({
+        sql: db.sql,
+        log,
+        pinger,
+        writer,
+        ...config.probe,
+        onRound: (r) => live.round(r),
+        onOutage: (id, state, cause) => live.outage(id, state, cause),
+        onTargetsChanged: () => live.targetsChanged('changed'),
+      })
       await scheduler.start()
     }
     // Self-monitoring in the logs: one line a minute with the probe engine's figures.
@@ -76,6 +87,7 @@ export async function startServer(config: Config, log: Logger, overrides: Server
       log,
       jobs,
       jwtSecret,
+      live,
       probe: () => ({
         enabled: config.probe.enabled,
         running: scheduler !== null,
@@ -100,6 +112,7 @@ export async function startServer(config: Config, log: Logger, overrides: Server
           pinger?.close()
           const w = writer.stats()
           log.info({ samplesWritten: w.written, samplesDropped: w.dropped, rounds: scheduler?.stats().rounds ?? 0 }, 'probe engine stopped')
+          live.close()
           await app!.close()
           await jobs.stop()
           await db.close()

@@ -30,10 +30,15 @@ export interface SchedulerOptions {
   outageOpenRounds?: number
   now?: () => number
   onRound?: (r: RoundSummary) => void
+  /** Outage transitions and target-set changes, as they happen (live updates). */
+  onOutage?: (targetId: number, state: 'open' | 'closed', cause?: string) => void
+  onTargetsChanged?: () => void
 }
 
 export interface RoundSummary {
   targetId: number
+  /** When the first echo of the round was sent. */
+  time: Date
   due: number
   lagMs: number
   sent: number
@@ -197,7 +202,7 @@ export function createScheduler(opts: SchedulerOptions) {
       })
       for (const smp of samples) writer.add(smp)
       updateOutage(cur, results[0]!.time, received, lastReply, results)
-      opts.onRound?.({ targetId: target.id, due, lagMs, sent: packets, received, rttUs: results.map((x) => x.r.rttUs) })
+      opts.onRound?.({ targetId: target.id, time: results[0]!.time, due, lagMs, sent: packets, received, rttUs: results.map((x) => x.r.rttUs) })
     })
     inFlight.add(p)
     void p.finally(() => inFlight.delete(p))
@@ -211,6 +216,7 @@ export function createScheduler(opts: SchedulerOptions) {
         const at = replyAt ?? roundAt
         enqueueOutage(() => closeOutage(sql, { targetId: id, endedAt: at, lostRounds: lost }))
         s.outageOpen = false
+        opts.onOutage?.(id, 'closed')
       }
       s.lostRounds = 0
       s.firstLostAt = null
@@ -226,6 +232,7 @@ export function createScheduler(opts: SchedulerOptions) {
       enqueueOutage(async () => {
         await openOutage(sql, o)
       })
+      opts.onOutage?.(id, 'open', cause)
     }
   }
 
@@ -268,6 +275,7 @@ export function createScheduler(opts: SchedulerOptions) {
       fingerprint = fp
       stats.reloads++
       apply(rows, initial)
+      if (!initial) opts.onTargetsChanged?.()
       stats.lastReloadError = null
     } catch (err) {
       stats.lastReloadError = err instanceof Error ? err.message : String(err)

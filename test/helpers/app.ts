@@ -4,6 +4,7 @@ import { ensureAdmin, loadJwtSecret } from '../../src/auth/bootstrap.js'
 import { hashPassword } from '../../src/auth/passwords.js'
 import { createUser } from '../../src/auth/users.repo.js'
 import { createJobRunner } from '../../src/db/jobs.js'
+import { type LiveHub, createLiveHub } from '../../src/live/hub.js'
 import { type TestDatabase, openTestDatabase, testLog } from './db.js'
 
 export const ADMIN = { username: 'admin', password: 'admin-password-123' }
@@ -15,6 +16,7 @@ export interface TestApp {
   /** Bearer headers of a logged-in admin and viewer. */
   admin: { authorization: string }
   viewer: { authorization: string }
+  live: LiveHub
   close(): Promise<void>
 }
 
@@ -25,7 +27,9 @@ export async function buildTestApp(env: Record<string, string> = {}): Promise<Te
   await ensureAdmin(db.sql, db.config, testLog)
   await createUser(db.sql, { username: VIEWER.username, passwordHash: await hashPassword(VIEWER.password), role: 'viewer' })
   const jobs = createJobRunner({ sql: db.sql, log: testLog, mode: 'embedded', enabled: false, pollMs: 60_000, vacuumIntervalMs: 3_600_000 })
+  const live = createLiveHub({ flushMs: 100 })
   const app = await buildApp({
+    live,
     config: db.config,
     db,
     log: testLog,
@@ -44,7 +48,9 @@ export async function buildTestApp(env: Record<string, string> = {}): Promise<Te
     db,
     admin: await login(ADMIN),
     viewer: await login(VIEWER),
+    live,
     async close() {
+      live.close()
       await app.close()
       await db.destroy()
     },

@@ -1,0 +1,46 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import type { Sql } from '../db/open.js'
+import { AppError } from '../errors.js'
+
+// A public status badge (opt-in per target with badge_public): state, 24 h uptime and median latency,
+// drawn as a small SVG for READMEs and wikis. Targets without the opt-in are 404, as if absent.
+
+const COLORS = { up: '#2e9e44', degraded: '#d49a00', down: '#d23f31', paused: '#8a8f98', unknown: '#8a8f98' }
+const escXml = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`)
+// Verdana 11px averages ~6.6 px per character: close enough for a badge.
+const width = (s: string) => Math.round(s.length * 6.6 + 12)
+
+export function renderBadge(label: string, message: string, color: string): string {
+  const lw = width(label)
+  const mw = width(message)
+  const l = escXml(label)
+  const m = escXml(message)
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${lw + mw}" height="20" role="img" aria-label="${l}: ${m}"><title>${l}: ${m}</title><rect width="${lw}" height="20" fill="#555"/><rect x="${lw}" width="${mw}" height="20" fill="${color}"/><g fill="#fff" text-anchor="middle" font-family="Verdana,DejaVu Sans,sans-serif" font-size="11"><text x="${lw / 2}" y="14">${l}</text><text x="${lw + mw / 2}" y="14">${m}</text></g></svg>`
+}
+
+export const badgeRoutes: FastifyPluginAsyncZod<{ sql: Sql }> = async (app, { sql }) => {
+  app.get(
+    '/badge/:file',
+    { schema: { tags: ['badge'], summary: 'Public status badge (targets with badge_public only)', security: [], params: z.object({ file: z.string().regex(/^\d{1,10}\.svg$/, 'must be <id>.svg') }) } },
+    async (req, reply) => {
+      const id = Number(req.params.file.slice(0, -4))
+      const [t] = await sql<{ name: string | null; address: string; enabled: boolean; badgePublic: boolean; open: boolean }[]>`
+        select name, address, enabled, badge_public,
+               exists (select 1 from outages o where o.target_id = t.id and o.ended_at is null) as open
+        from targets t where id = ${id}`
+      if (!t || !t.badgePublic) throw new AppError(404, 'Target not found')
+      const [a] = await sql<{ sent: number | null; received: number | null; rttSum: number | null }[]>`
+        select sum(sent)::int as sent, sum(received)::int as received, sum(rtt_sum)::float8 as rtt_sum
+        from samples_1m where target_id = ${id} and bucket > now() - interval '24 hours'`
+      const uptime = a?.sent ? (100 * (a.received ?? 0)) / a.sent : null
+      const avgMs = a?.received ? (a.rttSum ?? 0) / a.received / 1000 : null
+      const state = !t.enabled ? 'paused' : t.open ? 'down' : uptime === null ? 'unknown' : uptime < 99 ? 'degraded' : 'up'
+      const message = state === 'paused' || state === 'unknown' ? state : `${state} ${uptime!.toFixed(uptime! >= 99.95 ? 0 : 2)}% ${avgMs! < 10 ? avgMs!.toFixed(2) : Math.round(avgMs!)} ms`
+      return reply
+        .type('image/svg+xml; charset=utf-8')
+        .header('cache-control', 'public, max-age=60')
+        .send(renderBadge(t.name ?? t.address, message, COLORS[state]))
+    },
+  )
+}

@@ -1,0 +1,64 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import type { ProbeStatus } from '../app.js'
+import type { JobRunner } from '../db/jobs.js'
+import type { Sql } from '../db/open.js'
+import type { LiveHub } from '../live/hub.js'
+import type { SchedulerStats } from '../probe/scheduler.js'
+import type { WriterStats } from '../probe/writer.js'
+
+const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')
+
+/** Prometheus text exposition (version 0.0.4) of the probe engine, the writer, the jobs and every target. */
+export function renderMetrics(p: {
+  scheduler: SchedulerStats | null
+  writer: WriterStats
+  jobs: ReturnType<JobRunner['status']>
+  targets: { id: number; address: string; name: string | null }[]
+  live: LiveHub
+}): string {
+  const out: string[] = []
+  const metric = (name: string, type: 'counter' | 'gauge', help: string, samples: [string, number | null][]) => {
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`)
+    for (const [labels, v] of samples) if (v !== null && Number.isFinite(v)) out.push(`${name}${labels} ${v}`)
+  }
+  const s = p.scheduler
+  metric('pingscope_probe_up', 'gauge', 'Whether the probe scheduler runs (1) or not (0).', [['', s ? 1 : 0]])
+  if (s) {
+    metric('pingscope_probe_targets', 'gauge', 'Targets being probed.', [['', s.targets]])
+    metric('pingscope_probe_rounds_total', 'counter', 'Probe rounds completed.', [['', s.rounds]])
+    metric('pingscope_probe_echoes_total', 'counter', 'ICMP echo requests sent.', [['', s.echoes]])
+    metric('pingscope_probe_late_rounds_total', 'counter', 'Rounds started later than PROBE_LATE_MS after their slot.', [['', s.lateRounds]])
+    metric('pingscope_probe_missed_rounds_total', 'counter', 'Slots that passed entirely without a round.', [['', s.missedRounds]])
+    metric('pingscope_probe_in_flight_echoes', 'gauge', 'Echo requests awaiting a reply.', [['', s.inFlightEchoes]])
+    metric('pingscope_probe_echoes_per_second', 'gauge', 'Echoes per second over the last 10 s.', [['', s.echoesPerSecond]])
+    metric('pingscope_probe_lag_seconds', 'gauge', 'Scheduling lag over the last 20,000 rounds.', [
+      ['{quantile="0.5"}', s.lagP50Ms === null ? null : s.lagP50Ms / 1000],
+      ['{quantile="0.99"}', s.lagP99Ms === null ? null : s.lagP99Ms / 1000],
+      ['{quantile="1"}', s.lagMaxMs === null ? null : s.lagMaxMs / 1000],
+    ])
+  }
+  const w = p.writer
+  metric('pingscope_writer_buffered_samples', 'gauge', 'Samples waiting to be written.', [['', w.buffered]])
+  metric('pingscope_writer_written_samples_total', 'counter', 'Samples written to the database.', [['', w.written]])
+  metric('pingscope_writer_dropped_samples_total', 'counter', 'Samples given up because the buffer bound was hit.', [['', w.dropped]])
+  metric('pingscope_writer_failures_total', 'counter', 'Failed write attempts (retried).', [['', w.failures]])
+  metric('pingscope_jobs_runs_total', 'counter', 'Policy job runs by pingscope (embedded mode).', [['', p.jobs.runs]])
+  metric('pingscope_jobs_failures_total', 'counter', 'Failed policy job runs.', [['', p.jobs.failures]])
+
+  const byId = new Map(p.live.figures().map((f) => [f.targetId, f]))
+  const rows = p.targets.map((t) => ({ t, f: byId.get(t.id), labels: `{target_id="${t.id}",address="${esc(t.address)}",name="${esc(t.name ?? '')}"}` }))
+  metric('pingscope_target_rtt_seconds', 'gauge', 'Median RTT of the target\u2019s last round.', rows.map((r) => [r.labels, r.f?.rttMs == null ? null : r.f.rttMs / 1000]))
+  metric('pingscope_target_loss_ratio', 'gauge', 'Loss of the target\u2019s last round (0..1).', rows.map((r) => [r.labels, r.f ? r.f.loss : null]))
+  metric('pingscope_target_echoes_sent_total', 'counter', 'Echoes sent to the target since start.', rows.map((r) => [r.labels, r.f ? r.f.echoesSent : null]))
+  metric('pingscope_target_echoes_received_total', 'counter', 'Replies from the target since start.', rows.map((r) => [r.labels, r.f ? r.f.echoesReceived : null]))
+  return `${out.join('\n')}\n`
+}
+
+export const metricsRoutes: FastifyPluginAsyncZod<{ sql: Sql; live: LiveHub; jobs: JobRunner; probe: () => ProbeStatus }> = async (app, opts) => {
+  app.get('/metrics', { onRequest: [app.authenticate], schema: { tags: ['health'], summary: 'Prometheus metrics (use an API token as bearer_token)' } }, async (_req, reply) => {
+    const targets = await opts.sql<{ id: number; address: string; name: string | null }[]>`select id, address, name from targets where enabled order by id`
+    const probe = opts.probe() as ProbeStatus & { scheduler: SchedulerStats | null; writer: WriterStats }
+    const body = renderMetrics({ scheduler: probe.scheduler, writer: probe.writer, jobs: opts.jobs.status(), targets, live: opts.live })
+    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(body)
+  })
+}

@@ -1,0 +1,109 @@
+import { rmSync } from 'node:fs'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type RunningServer, startServer } from '../../src/server.js'
+import { tempDir, testConfig, testLog } from '../helpers/db.js'
+
+// A real server (real scheduler, real ICMP on loopback) over real HTTP: live updates, metrics, badges.
+describe('live updates, metrics and badges over HTTP', () => {
+  const dataDir = tempDir()
+  let server: RunningServer
+  let auth: { authorization: string }
+  let pub: number
+  let priv: number
+
+  beforeAll(async () => {
+    server = await startServer(testConfig({ DATA_DIR: dataDir, PORT: '0', ADMIN_PASSWORD: 'admin-password-123' }), testLog)
+    const login = await fetch(`${server.url}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'admin', password: 'admin-password-123' }),
+    })
+    auth = { authorization: `Bearer ${((await login.json()) as { access_token: string }).access_token}` }
+    const add = async (body: object) =>
+      ((await (await fetch(`${server.url}/targets/`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body) })).json()) as { id: number }).id
+    pub = await add({ ip: '127.0.5.1', frequency: 1, packets: 2, badge_public: true, name: 'public-host' })
+    priv = await add({ ip: '127.0.5.2', frequency: 1 })
+  })
+  afterAll(async () => {
+    await server?.stop()
+    rmSync(dataDir, { recursive: true, force: true })
+  })
+
+  it('streams samples every second and target changes made through the API', async () => {
+    const events: { event: string; data: { type?: string; items?: { targetId: number; rttMs: number | null }[]; reason?: string } }[] = []
+    const ctrl = new AbortController()
+    const res = await fetch(`${server.url}/live?access_token=${auth.authorization.slice(7)}`, { signal: ctrl.signal })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/)
+    const reader = res.body!.getReader()
+    let buf = ''
+    const pump = (async () => {
+      try {
+        for (;;) {
+          const { value, done } = await reader.read()
+          if (done) return
+          buf += new TextDecoder().decode(value)
+          let i: number
+          while ((i = buf.indexOf('\n\n')) >= 0) {
+            const block = buf.slice(0, i)
+            buf = buf.slice(i + 2)
+            const event = /^event: (.*)$/m.exec(block)?.[1]
+            const data = /^data: (.*)$/m.exec(block)?.[1]
+            if (event && data) events.push({ event, data: JSON.parse(data) })
+          }
+        }
+      } catch {
+        // aborted
+      }
+    })()
+    await new Promise((r) => setTimeout(r, 3500))
+    // a change from the API reaches the stream through the scheduler's reload
+    await fetch(`${server.url}/targets/${priv}/pause`, { method: 'POST', headers: auth })
+    await new Promise((r) => setTimeout(r, 2000))
+    ctrl.abort()
+    await pump
+    expect(events[0]?.event).toBe('hello')
+    const samples = events.filter((e) => e.event === 'samples')
+    expect(samples.length).toBeGreaterThanOrEqual(2)
+    const mine = samples.flatMap((e) => e.data.items ?? []).filter((i) => i.targetId === pub)
+    expect(mine.length).toBeGreaterThanOrEqual(2)
+    expect(mine.every((i) => i.rttMs !== null && i.rttMs < 5)).toBe(true)
+    expect(events.some((e) => e.event === 'targets')).toBe(true)
+  })
+
+  it('refuses the stream without a valid token', async () => {
+    expect((await fetch(`${server.url}/live`)).status).toBe(401)
+    expect((await fetch(`${server.url}/live?access_token=forged`)).status).toBe(401)
+  })
+
+  it('exposes Prometheus metrics, per target, to authenticated scrapers', async () => {
+    expect((await fetch(`${server.url}/metrics`)).status).toBe(401)
+    const res = await fetch(`${server.url}/metrics`, { headers: auth })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/)
+    const text = await res.text()
+    const rounds = Number(/^pingscope_probe_rounds_total (\d+)$/m.exec(text)?.[1])
+    expect(rounds).toBeGreaterThan(5)
+    expect(text).toMatch(/^pingscope_writer_dropped_samples_total 0$/m)
+    const rtt = /^pingscope_target_rtt_seconds\{target_id="(\d+)",address="127\.0\.5\.1",name="public-host"\} ([0-9.e-]+)$/m.exec(text)
+    expect(Number(rtt?.[1])).toBe(pub)
+    expect(Number(rtt?.[2])).toBeGreaterThan(0)
+    expect(Number(rtt?.[2])).toBeLessThan(0.005)
+    expect(text).toMatch(new RegExp(`^pingscope_target_loss_ratio\\{target_id="${pub}",[^}]*\\} 0$`, 'm'))
+    // every line is a comment or `name{labels} value`
+    for (const line of text.trim().split('\n')) expect(line).toMatch(/^(# (HELP|TYPE) .*|[a-z_]+(\{[^}]*\})? -?[0-9.e+-]+)$/)
+  })
+
+  it('draws a public badge for opted-in targets only', async () => {
+    const res = await fetch(`${server.url}/badge/${pub}.svg`)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toMatch(/^image\/svg\+xml/)
+    const svg = await res.text()
+    expect(svg).toMatch(/^<svg /)
+    expect(svg).toContain('public-host')
+    expect(svg).toMatch(/up 100% [0-9.]+ ms/)
+    expect((await fetch(`${server.url}/badge/${priv}.svg`)).status).toBe(404)
+    expect((await fetch(`${server.url}/badge/999.svg`)).status).toBe(404)
+    expect((await fetch(`${server.url}/badge/x.svg`)).status).toBe(422)
+  })
+})
