@@ -10,11 +10,14 @@ import type { Database } from './db/open.js'
 import { errorHandler } from './errors.js'
 import { badgeRoutes } from './badge/badge.routes.js'
 import { healthRoutes } from './health.routes.js'
+import { insightsRoutes } from './insights/insights.routes.js'
 import type { LiveHub } from './live/hub.js'
 import { liveRoutes } from './live/live.routes.js'
 import type { Logger } from './log.js'
+import { samplesRoutes } from './samples/samples.routes.js'
 import { metricsRoutes } from './metrics/metrics.routes.js'
 import { targetRoutes } from './targets/targets.routes.js'
+import { tracerouteRoutes } from './traceroute/traceroute.routes.js'
 import { VERSION } from './version.js'
 
 export interface ProbeStatus {
@@ -31,6 +34,8 @@ export interface AppDeps {
   jobs: JobRunner
   jwtSecret: string
   live: LiveHub
+  /** Hostname resolution for new targets (default: the system resolver). */
+  resolveHost?: (hostname: string) => Promise<string>
   /** Probe engine status for /health (scheduler and writer statistics). */
   probe: () => ProbeStatus
 }
@@ -62,9 +67,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(authPlugin, { sql: db.sql, secret: deps.jwtSecret, expiresMin: config.auth.jwtExpiresMin })
   await app.register(healthRoutes, { db, jobs: deps.jobs, probe: deps.probe })
   await app.register(authRoutes, { sql: db.sql, expiresMin: config.auth.jwtExpiresMin, loginRateLimitPerMin: config.auth.loginRateLimitPerMin })
-  await app.register(targetRoutes, { sql: db.sql })
+  await app.register(targetRoutes, { sql: db.sql, ...(deps.resolveHost ? { resolveHost: deps.resolveHost } : {}) })
   await app.register(liveRoutes, { hub: deps.live })
   await app.register(metricsRoutes, { sql: db.sql, live: deps.live, jobs: deps.jobs, probe: deps.probe })
   await app.register(badgeRoutes, { sql: db.sql })
+  await app.register(tracerouteRoutes, { sql: db.sql, ...config.traceroute })
+  await app.register(samplesRoutes, { sql: db.sql })
+  await app.register(insightsRoutes, { sql: db.sql, retention: config.retention })
   return app as unknown as FastifyInstance
 }

@@ -47,7 +47,7 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, 
   app.post(
     '/auth/login',
     {
-      schema: { tags: ['auth'], summary: 'Exchange a username and password for a bearer token', body: loginBody, response: { 200: tokenResponse } },
+      schema: { tags: ['auth'], summary: 'Exchange a username and password for a bearer token', security: [], body: loginBody, response: { 200: tokenResponse } },
       config: {
         rateLimit: {
           max: opts.loginRateLimitPerMin,

@@ -10,9 +10,18 @@ import {
   targetStatusOut,
   targetUpdateBody,
 } from './targets.schema.js'
-import { createTarget, deleteTarget, getTargetListed, setTargetEnabled, targetJson, updateTarget } from './targets.service.js'
+import {
+  type ResolveHost,
+  createTarget,
+  deleteTarget,
+  getTargetListed,
+  resolveWithDns,
+  setTargetEnabled,
+  targetJson,
+  updateTarget,
+} from './targets.service.js'
 
-export const targetRoutes: FastifyPluginAsyncZod<{ sql: Sql }> = async (app, { sql }) => {
+export const targetRoutes: FastifyPluginAsyncZod<{ sql: Sql; resolveHost?: ResolveHost }> = async (app, { sql, resolveHost = resolveWithDns }) => {
   const read = { onRequest: [app.authenticate] }
   const write = { onRequest: [app.authenticate, app.requireAdmin] }
   const tags = ['targets']
@@ -24,7 +33,7 @@ export const targetRoutes: FastifyPluginAsyncZod<{ sql: Sql }> = async (app, { s
   })
 
   app.post('/targets/', { ...write, schema: { tags, summary: 'Start tracking an address', body: targetCreateBody, response: { 200: targetStatusOut } } }, async (req) => {
-    const t = await createTarget(sql, req.body, req.user.username)
+    const t = await createTarget(sql, req.body, req.user.username, resolveHost)
     return { message: `Started tracking ${t.address}${t.resolvedFrom ? ` (resolved from ${t.resolvedFrom})` : ''}`, id: t.id }
   })
 

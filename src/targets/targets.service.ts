@@ -24,7 +24,11 @@ export function fieldError(field: string, msg: string): AppError {
  * Canonical text of an IP address (`2001:DB8:0::1` → `2001:db8::1`, IPv4-mapped IPv6 → IPv4), or, for a
  * hostname, the address it resolves to now (stored as such: pingscope probes addresses, not names).
  */
-export async function normaliseAddress(input: string): Promise<{ address: string; resolvedFrom: string | null }> {
+/** Resolves a hostname to one address (injectable: tests must not send DNS queries for fuzzed names). */
+export type ResolveHost = (hostname: string) => Promise<string>
+export const resolveWithDns: ResolveHost = async (hostname) => (await lookup(hostname, { verbatim: false })).address
+
+export async function normaliseAddress(input: string, resolve: ResolveHost = resolveWithDns): Promise<{ address: string; resolvedFrom: string | null }> {
   const raw = input.trim().replace(/^\[(.*)\]$/, '$1')
   if (isIP(raw) === 4) {
     const parts = raw.split('.').map(Number)
@@ -45,8 +49,8 @@ export async function normaliseAddress(input: string): Promise<{ address: string
     throw fieldError('ip', 'value is not a valid IPv4 or IPv6 address or hostname')
   }
   try {
-    const { address } = await lookup(raw, { verbatim: false })
-    return normaliseAddress(address).then((r) => ({ address: r.address, resolvedFrom: raw }))
+    const address = await resolve(raw)
+    return normaliseAddress(address, resolve).then((r) => ({ address: r.address, resolvedFrom: raw }))
   } catch {
     throw fieldError('ip', `hostname ${raw} could not be resolved`)
   }
@@ -85,8 +89,13 @@ export async function getTargetListed(sql: Sql, id: number): Promise<TargetListe
   return rows[0]
 }
 
-export async function createTarget(sql: Sql, input: TargetCreate, actor: string): Promise<{ id: number; address: string; resolvedFrom: string | null }> {
-  const { address, resolvedFrom } = await normaliseAddress(input.ip)
+export async function createTarget(
+  sql: Sql,
+  input: TargetCreate,
+  actor: string,
+  resolve: ResolveHost = resolveWithDns,
+): Promise<{ id: number; address: string; resolvedFrom: string | null }> {
+  const { address, resolvedFrom } = await normaliseAddress(input.ip, resolve)
   return sql.begin(async (tx) => {
     const [row] = await tx<{ id: number }[]>`
       insert into targets (address, name, tags, interval_s, packets, timeout_ms, url, notes, badge_public)

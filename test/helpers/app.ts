@@ -30,6 +30,11 @@ export async function buildTestApp(env: Record<string, string> = {}): Promise<Te
   const live = createLiveHub({ flushMs: 100 })
   const app = await buildApp({
     live,
+    // Tests never send DNS queries: only localhost resolves (from /etc/hosts), anything else is unknown.
+    resolveHost: async (name) => {
+      if (name.toLowerCase() === 'localhost') return '127.0.0.1'
+      throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), { code: 'ENOTFOUND' })
+    },
     config: db.config,
     db,
     log: testLog,
