@@ -1,0 +1,97 @@
+import type { Queryable as Sql } from '../db/open.js'
+
+// Hops are stored with snake_case keys (as the API shows them); postgres.camel turns them into camelCase
+// on the way back, like column names.
+
+export interface StoredHop {
+  hop: number
+  host: string | null
+  ip: string | null
+  rttMs: number | null
+  isTimeout: boolean
+  raw: string
+}
+
+export interface TracerouteRow {
+  id: number
+  targetId: number
+  targetIp: string
+  startedAt: Date
+  finishedAt: Date | null
+  durationMs: number | null
+  maxHops: number
+  hops: StoredHop[]
+  hopCount: number
+  reached: boolean
+  pathHash: string | null
+  /** The path hash differs from the target's previous run (false for its first run). */
+  pathChanged: boolean
+}
+
+export interface NewTraceroute {
+  targetId: number
+  startedAt: Date
+  finishedAt: Date
+  durationMs: number
+  maxHops: number
+  hops: StoredHop[]
+  hopCount: number
+  reached: boolean
+  pathHash: string
+  actor: string
+}
+
+const toJsonHops = (hops: StoredHop[]) =>
+  hops.map((h) => ({ hop: h.hop, host: h.host, ip: h.ip, rtt_ms: h.rttMs, is_timeout: h.isTimeout, raw: h.raw }))
+
+/**
+ * Locks the target's row against concurrent traceroute inserts (and deletion) until the transaction ends,
+ * so "the previous run" is well defined; false when the target is gone.
+ */
+export async function lockTargetForTraceroute(tx: Sql, targetId: number): Promise<boolean> {
+  const rows = await tx`select id from targets where id = ${targetId} for no key update`
+  return rows.length > 0
+}
+
+export async function findLatestTraceroute(sql: Sql, targetId: number): Promise<{ id: number; pathHash: string | null; hops: StoredHop[] } | null> {
+  const [row] = await sql<{ id: string; pathHash: string | null; hops: StoredHop[] }[]>`
+    select id, path_hash, hops from traceroutes where target_id = ${targetId} order by id desc limit 1`
+  return row ? { ...row, id: Number(row.id) } : null
+}
+
+export async function insertTraceroute(sql: Sql, t: NewTraceroute): Promise<number> {
+  const [row] = await sql<{ id: string }[]>`
+    insert into traceroutes (target_id, started_at, finished_at, duration_ms, max_hops, hops, hop_count, reached, path_hash, actor)
+    values (${t.targetId}, ${t.startedAt}, ${t.finishedAt}, ${t.durationMs}, ${t.maxHops}, ${sql.json(toJsonHops(t.hops))},
+            ${t.hopCount}, ${t.reached}, ${t.pathHash}, ${t.actor})
+    returning id`
+  return Number(row!.id)
+}
+
+export async function insertPathChangeEvent(
+  sql: Sql,
+  e: { targetId: number; message: string; actor: string; data: Record<string, unknown> },
+): Promise<void> {
+  await sql`
+    insert into events (target_id, type, message, actor, data)
+    values (${e.targetId}, 'path_change', ${e.message}, ${e.actor}, ${sql.json(e.data as never)})`
+}
+
+/**
+ * A target's runs, newest first (in insertion order, which the row lock makes the order each run compared
+ * itself against), each with `pathChanged` against the run before it.
+ */
+export async function listTraceroutes(sql: Sql, q: { targetId: number; limit: number; id?: number }): Promise<TracerouteRow[]> {
+  const rows = await sql<(Omit<TracerouteRow, 'id'> & { id: string })[]>`
+    select r.*, t.address as target_ip
+    from (
+      select id, target_id, started_at, finished_at, duration_ms, max_hops, hops, hop_count, reached, path_hash,
+             coalesce(lag(path_hash) over (order by id) <> path_hash, false) as path_changed
+      from traceroutes where target_id = ${q.targetId}
+    ) r
+    join targets t on t.id = r.target_id
+    ${q.id === undefined ? sql`` : sql`where r.id = ${q.id}`}
+    order by r.id desc
+    limit ${q.limit}`
+  return rows.map((r) => ({ ...r, id: Number(r.id) }))
+}
