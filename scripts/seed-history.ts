@@ -18,6 +18,7 @@ import { type Sql, openDatabase } from '../src/db/open.js'
 import { reconcilePolicies } from '../src/db/policies.js'
 import { createLogger } from '../src/log.js'
 import { type Sample, insertSamples } from '../src/probe/writer.js'
+import { createPrng } from '../src/lib/prng.js'
 
 export const SEED_TAG = 'seed'
 export const SEED_NOTE = 'synthetic history (never probed)'
@@ -94,17 +95,6 @@ export interface SeedReport {
 // Synthetic measurements: one deterministic PRNG stream per target, consumed round by round, so the
 // rows depend on (seed, target index, end) only, never on how the range is split into windows.
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 const fnv = (h: number, v: number) => Math.imul(h ^ (v >>> 0), 16777619)
 
 // Mean time between incidents per target, and their durations.
@@ -121,7 +111,7 @@ interface GeneratorOptions {
 }
 
 function createTargetHistory(seed: number, index: number, targetId: number, o: GeneratorOptions) {
-  const rand = mulberry32(fnv(fnv(0x811c9dc5, seed), index))
+  const rand = createPrng(fnv(fnv(0x811c9dc5, seed), index))
   const gauss = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand())
   const logUniform = (lo: number, hi: number) => lo * (hi / lo) ** rand()
   const hazard = (everyS: number) => 1 - Math.exp(-o.intervalS / everyS)

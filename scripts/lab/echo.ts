@@ -1,5 +1,7 @@
 // ICMPv4 echo logic of the lab responder, free of sockets so that it can be tested on its own.
 
+import { createPrng } from '../../src/lib/prng.js'
+
 const ICMP_ECHO_REPLY = 0
 const ICMP_ECHO_REQUEST = 8
 
@@ -35,17 +37,8 @@ export function buildEchoReply(request: Buffer): Buffer {
   return reply
 }
 
-/** mulberry32: a small seedable PRNG returning floats in [0, 1). */
-export function createPrng(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+
+export { createPrng }
 
 export interface DropScheduleOptions {
   /** Fraction of requests to drop, 0..1. */

@@ -12,6 +12,7 @@ import {
 } from '../../src/insights/histogram.js'
 import { type Sample, insertSamples } from '../../src/probe/writer.js'
 import { type TestDatabase, openTestDatabase, testLog } from '../helpers/db.js'
+import { createPrng } from '../../src/lib/prng.js'
 
 // The rollup tiers and the policy lifecycle on the real embedded engine, where only pingscope's job
 // runner runs the policies. One tick of the runner in beforeAll refreshes, compresses and drops
@@ -26,25 +27,13 @@ const RETAIN_TARGET = 20
 const COMPRESS_TARGET = 30
 const VACUUM_INTERVAL_MS = 6 * HOUR
 
-// Deterministic PRNG (mulberry32) so a failure reproduces.
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 function sample(time: number, targetId: number, rttUs: number | null, extra: Partial<Sample> = {}): Sample {
   return { time: new Date(time), targetId, seq: 0, rttUs, ttl: rttUs === null ? null : 57, jitterUs: null, status: rttUs === null ? 1 : 0, reporter: null, ...extra }
 }
 
 /** Probe-like rounds: losses of every status, TTLs 40–64, jitter, RTTs log-uniform over 10 µs–2 s and on bin edges. */
 function probeRounds(seed: number, targetId: number, from: number, to: number, stepMs: number, packets: number): Sample[] {
-  const rand = rng(seed)
+  const rand = createPrng(seed)
   const out: Sample[] = []
   let prev: number | null = null
   for (let t = from; t < to; t += stepMs) {
@@ -174,7 +163,7 @@ describe('rollup tiers and policies through the job runner (embedded engine)', (
     ]
 
     pctFrom = rollupFrom - HOUR
-    const rand = rng(42)
+    const rand = createPrng(42)
     pctRtts = Array.from({ length: 6_000 }, () => {
       const z = Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand())
       return Math.round(20_000 * Math.exp(0.6 * z)) // median 20 ms

@@ -11,18 +11,7 @@ import {
   histogramFromRow,
   sqlHistogramColumns,
 } from '../../src/insights/histogram.js'
-
-// Deterministic PRNG (mulberry32) so a failure reproduces.
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { createPrng } from '../../src/lib/prng.js'
 
 function logNormalRtts(rand: () => number, n: number, medianUs: number, sigma: number): number[] {
   return Array.from({ length: n }, () => {
@@ -134,7 +123,7 @@ describe('estimatePercentile', () => {
   })
 
   it('matches exact nearest-rank percentiles of log-normal RTTs within the documented bound', () => {
-    const rand = rng(20_240_601)
+    const rand = createPrng(20_240_601)
     const ps = [0, 0.001, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1]
     let checked = 0
     let worst = 0
@@ -167,7 +156,7 @@ describe('estimatePercentile', () => {
   })
 
   it('is monotonic in p', () => {
-    const counts = countsOf(logNormalRtts(rng(7), 2_000, 5_000, 1))
+    const counts = countsOf(logNormalRtts(createPrng(7), 2_000, 5_000, 1))
     let prev = 0
     for (let p = 0; p <= 1; p += 0.005) {
       const est = estimatePercentile(counts, p)!
