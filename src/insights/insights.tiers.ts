@@ -1,0 +1,83 @@
+import type { RetentionDays } from '../db/policies.js'
+
+// Which tier answers a window, and with which bucket size. Pure functions: the API, the CLI and the
+// benchmark make the same choice.
+//
+// Tiers, finest first; a window goes to the first whose maximum window it fits AND whose retention
+// still covers its start (a 2-hour window four days ago cannot come from raw samples kept 3 days):
+//   raw  windows ≤ 6 h   exact percentiles (percentile_cont); ≤ 21,600 rows per target at 1 Hz
+//   1m   windows ≤ 7 d   histogram percentiles; ≤ 10,080 rows per target
+//   1h   anything longer (up to 5 years = 43,800 rows per target)
+// So a query reads at most ~22k rows per target at 1 Hz, whatever the window.
+
+export type TierName = 'raw' | '1m' | '1h'
+
+export interface Tier {
+  name: TierName
+  /** The relation read: samples, samples_1m or samples_1h. */
+  table: 'samples' | 'samples_1m' | 'samples_1h'
+  /** Bucket width of the stored rows, in seconds (0 for raw: any bucket works). */
+  resolutionS: number
+  maxWindowS: number
+  retentionDays: (r: RetentionDays) => number
+}
+
+const HOUR_S = 3600
+const DAY_S = 86_400
+const DAY_MS = DAY_S * 1000
+
+export const TIERS: readonly Tier[] = [
+  { name: 'raw', table: 'samples', resolutionS: 0, maxWindowS: 6 * HOUR_S, retentionDays: (r) => r.rawDays },
+  { name: '1m', table: 'samples_1m', resolutionS: 60, maxWindowS: 7 * DAY_S, retentionDays: (r) => r.minuteDays },
+  { name: '1h', table: 'samples_1h', resolutionS: 3600, maxWindowS: Infinity, retentionDays: (r) => r.hourDays },
+]
+
+/** 5 years (365 days each): the longest window, also the 1-hour tier's default retention. */
+export const MAX_WINDOW_MINUTES = 2_628_000
+export const MIN_BUCKET_S = 10
+export const MAX_BUCKET_S = 30 * DAY_S
+/** A timeline never has more buckets than this: a smaller requested bucket is enlarged. */
+export const MAX_BUCKETS = 10_000
+/** The default bucket gives at most this many buckets (and, from the nice sizes below, at least ~90). */
+export const TARGET_BUCKETS = 300
+const NICE_BUCKETS_S = [
+  10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, DAY_S, 2 * DAY_S, 7 * DAY_S, 14 * DAY_S, 30 * DAY_S,
+]
+
+export const DEFAULT_RETENTION: RetentionDays = { rawDays: 3, minuteDays: 30, hourDays: 1825 }
+
+export function chooseTier(from: Date, to: Date, now: Date, retention: RetentionDays): Tier {
+  const windowS = (to.getTime() - from.getTime()) / 1000
+  const fits = (t: Tier) => windowS <= t.maxWindowS && from.getTime() >= now.getTime() - t.retentionDays(retention) * DAY_MS
+  return TIERS.find(fits) ?? TIERS[TIERS.length - 1]!
+}
+
+/**
+ * The bucket size used: the request (or a default of about 100–300 buckets), enlarged to at least the
+ * tier's resolution and to a multiple of it (a 90 s bucket on 1-minute rows would split them), and
+ * enlarged again if the window would need more than MAX_BUCKETS. Clamped rather than refused, so a
+ * client need not know the tier thresholds; the response says which size was used.
+ */
+export function chooseBucketSeconds(windowS: number, tier: Tier, requested?: number): number {
+  const step = Math.max(1, tier.resolutionS)
+  if (requested === undefined) {
+    const nice = NICE_BUCKETS_S.find((b) => b >= tier.resolutionS && windowS / b <= TARGET_BUCKETS)
+    if (nice !== undefined) return nice
+  }
+  let b = Math.max(requested ?? MAX_BUCKET_S, tier.resolutionS)
+  if (windowS / b > MAX_BUCKETS) b = windowS / MAX_BUCKETS
+  return Math.ceil(b / step) * step
+}
+
+const floorTo = (ms: number, stepS: number) => (stepS > 0 ? Math.floor(ms / (stepS * 1000)) * stepS * 1000 : ms)
+const ceilTo = (ms: number, stepS: number) => (stepS > 0 ? Math.ceil(ms / (stepS * 1000)) * stepS * 1000 : ms)
+
+/**
+ * The range a tier actually covers for [from, to): its stored buckets are whole, so the start goes down
+ * to a bucket boundary, and the end up to one unless that is past `to` and now (no data there yet).
+ */
+export function alignWindow(from: Date, to: Date, now: Date, tier: Tier): { start: Date; end: Date } {
+  const start = floorTo(from.getTime(), tier.resolutionS)
+  const end = Math.min(ceilTo(to.getTime(), tier.resolutionS), Math.max(to.getTime(), now.getTime()))
+  return { start: new Date(start), end: new Date(end) }
+}

@@ -1,0 +1,79 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import type { Sql } from '../db/open.js'
+import { eventOut, eventsQuery } from '../events/events.schema.js'
+import { listTargetEvents } from '../events/events.repo.js'
+import { targetIdParams } from '../targets/targets.schema.js'
+import { requireTarget } from '../targets/targets.service.js'
+import { streamSamplesCsv } from './export.js'
+import { estimateHops } from './hops.js'
+import { type LogOut, SAMPLE_STATUSES, exportQuery, logOut, logsQuery } from './samples.schema.js'
+import { type SampleRow, listNewestSamples } from './samples.repo.js'
+
+// A target's history as stored: the newest raw samples, the CSV export and the event log.
+// Unknown targets are a 404 here (the predecessor answered [] for logs and events).
+
+function logJson(s: SampleRow): LogOut {
+  return {
+    time: s.time.toISOString(),
+    latency_ms: s.rttUs === null ? null : s.rttUs / 1000,
+    hops: estimateHops(s.ttl),
+    packet_loss: s.rttUs === null,
+    rtt_us: s.rttUs,
+    ttl: s.ttl,
+    seq: s.seq,
+    status: SAMPLE_STATUSES[s.status] ?? 'error',
+  }
+}
+
+export const samplesRoutes: FastifyPluginAsyncZod<{ sql: Sql }> = async (app, { sql }) => {
+  const read = { onRequest: [app.authenticate] }
+
+  app.get(
+    '/targets/:id/logs',
+    { ...read, schema: { tags: ['samples'], summary: 'The newest raw samples, oldest first', params: targetIdParams, querystring: logsQuery, response: { 200: z.array(logOut) } } },
+    async (req) => {
+      await requireTarget(sql, req.params.id)
+      return (await listNewestSamples(sql, req.params.id, req.query.limit)).map(logJson)
+    },
+  )
+
+  app.get(
+    '/targets/:id/logs/export',
+    {
+      ...read,
+      schema: {
+        tags: ['samples'],
+        summary: 'Raw samples as CSV (streamed), oldest first',
+        description: 'Columns: time,target_id,target_ip,latency_ms,hops,packet_loss. Raw samples are kept 3 days by default.',
+        params: targetIdParams,
+        querystring: exportQuery,
+      },
+    },
+    async (req, reply) => {
+      const target = await requireTarget(sql, req.params.id)
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename=pingscope-target-${target.id}-logs.csv`)
+        .send(streamSamplesCsv(sql, target, req.query))
+    },
+  )
+
+  app.get(
+    '/targets/:id/events',
+    { ...read, schema: { tags: ['events'], summary: 'Target events, newest first', params: targetIdParams, querystring: eventsQuery, response: { 200: z.array(eventOut) } } },
+    async (req) => {
+      await requireTarget(sql, req.params.id)
+      const rows = await listTargetEvents(sql, req.params.id, req.query.limit)
+      return rows.map((e) => ({
+        id: Number(e.id),
+        target_id: e.targetId,
+        event_type: e.type,
+        message: e.message,
+        actor: e.actor,
+        data: e.data ?? null,
+        created_at: e.createdAt.toISOString(),
+      }))
+    },
+  )
+}
