@@ -1,4 +1,5 @@
 import type { Sql } from '../db/open.js'
+import { recordEvent } from '../events/events.repo.js'
 
 export interface OpenOutage {
   id: number
@@ -26,11 +27,13 @@ export async function openOutage(
       on conflict (target_id) where ended_at is null do update set lost_rounds = excluded.lost_rounds
       returning id`
     if (!row) return 0 // the target was deleted meanwhile
-    await tx`
-      insert into events (target_id, type, message, actor, data)
-      values (${o.targetId}, 'outage_open',
-              ${`Outage: ${o.lostRounds} consecutive rounds lost (${o.cause})`}, 'scheduler',
-              ${tx.json({ outage_id: row.id, started_at: o.startedAt.toISOString(), cause: o.cause })})`
+    await recordEvent(tx, {
+      targetId: o.targetId,
+      type: 'outage_open',
+      message: `Outage: ${o.lostRounds} consecutive rounds lost (${o.cause})`,
+      actor: 'scheduler',
+      data: { outage_id: row.id, started_at: o.startedAt.toISOString(), cause: o.cause },
+    })
     return row.id
   })
 }
@@ -44,9 +47,12 @@ export async function closeOutage(sql: Sql, o: { targetId: number; endedAt: Date
       returning id, started_at`
     if (!row) return
     const seconds = Math.max(0, Math.round((o.endedAt.getTime() - row.startedAt.getTime()) / 1000))
-    await tx`
-      insert into events (target_id, type, message, actor, data)
-      values (${o.targetId}, 'outage_close', ${`Outage over after ${seconds} s (${o.lostRounds} rounds lost)`},
-              'scheduler', ${tx.json({ outage_id: row.id, duration_s: seconds, lost_rounds: o.lostRounds })})`
+    await recordEvent(tx, {
+      targetId: o.targetId,
+      type: 'outage_close',
+      message: `Outage over after ${seconds} s (${o.lostRounds} rounds lost)`,
+      actor: 'scheduler',
+      data: { outage_id: row.id, duration_s: seconds, lost_rounds: o.lostRounds },
+    })
   })
 }

@@ -2,6 +2,7 @@ import { lookup } from 'node:dns/promises'
 import { isIP } from 'node:net'
 import type { Queryable, Sql } from '../db/open.js'
 import { AppError, notFound } from '../errors.js'
+import { recordEvent } from '../events/events.repo.js'
 import type { TargetCreate, TargetOut, TargetUpdate } from './targets.schema.js'
 import { type TargetListed, type TargetRow, findTarget, listTargets } from './targets.repo.js'
 
@@ -57,7 +58,7 @@ export async function normaliseAddress(input: string, resolve: ResolveHost = res
 }
 
 async function addEvent(sql: Queryable, targetId: number, type: string, message: string, actor: string, data: Record<string, unknown> = {}) {
-  await sql`insert into events (target_id, type, message, actor, data) values (${targetId}, ${type}, ${message}, ${actor}, ${sql.json(data as never)})`
+  await recordEvent(sql, { targetId, type, message, actor, data })
 }
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null)

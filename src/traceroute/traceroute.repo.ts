@@ -1,4 +1,5 @@
 import type { Queryable as Sql } from '../db/open.js'
+import { recordEvent } from '../events/events.repo.js'
 
 // Hops are stored with snake_case keys (as the API shows them); postgres.camel turns them into camelCase
 // on the way back, like column names.
@@ -72,9 +73,7 @@ export async function insertPathChangeEvent(
   sql: Sql,
   e: { targetId: number; message: string; actor: string; data: Record<string, unknown> },
 ): Promise<void> {
-  await sql`
-    insert into events (target_id, type, message, actor, data)
-    values (${e.targetId}, 'path_change', ${e.message}, ${e.actor}, ${sql.json(e.data as never)})`
+  await recordEvent(sql, { ...e, type: 'path_change' })
 }
 
 /**
