@@ -37,4 +37,23 @@ describe('config', () => {
   it('requires DATABASE_URL in explicit server mode and treats empty values as unset', () => {
     expect(() => loadConfig({ DATABASE_MODE: 'server', DATABASE_URL: '' })).toThrow(/DATABASE_URL: is required/)
   })
+
+  it('refuses to run in production with a missing, short or well-known JWT secret, without echoing it', () => {
+    for (const secret of [undefined, 'short-secret', 'change-this-secret', 'super-secret-key']) {
+      let err: unknown
+      try {
+        loadConfig({ NODE_ENV: 'production', ...(secret ? { JWT_SECRET: secret } : {}) })
+      } catch (e) {
+        err = e
+      }
+      expect(err, String(secret)).toBeInstanceOf(ConfigError)
+      const line = (err as ConfigError).problems.find((p) => p.startsWith('JWT_SECRET'))
+      expect(line).toMatch(/at least 32 characters in production/)
+      if (secret) expect(line).not.toContain(secret)
+    }
+    const ok = loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(24) + 'random-enough-1234' })
+    expect(ok.auth.jwtSecret).toHaveLength(42)
+    // outside production an unset secret is fine: one is generated and kept in the database
+    expect(loadConfig({}).auth.jwtSecret).toBeNull()
+  })
 })
