@@ -3,24 +3,22 @@ import type { Config } from '../../src/config.js'
 import { migrate } from '../../src/db/migrate.js'
 import { openDatabase } from '../../src/db/open.js'
 import { reconcilePolicies } from '../../src/db/policies.js'
-import { createLogger } from '../../src/log.js'
+import { type CliDeps, loggerFor, outputFor } from '../session.js'
 
-export function registerMigrate(program: Command, getConfig: () => Config) {
+// No login needed: the schema must exist before there are users to log in as.
+export function registerMigrate(program: Command, deps: CliDeps) {
   program
     .command('migrate')
-    .description('apply pending database migrations and reconcile retention policies')
-    .option('--json', 'print the result as JSON')
+    .description('apply pending database migrations and reconcile retention policies (no login needed)')
     .addHelpText('after', '\nExamples:\n  pingscope migrate\n  DATABASE_URL=postgres://… pingscope migrate --json')
-    .action(async (opts: { json?: boolean }) => {
-      const config = getConfig()
-      const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel)
-      const db = await openDatabase(config, { log, max: 1 })
+    .action(async (_opts: unknown, cmd: Command) => {
+      const config: Config = deps.getConfig()
+      const out = outputFor(cmd, deps)
+      const db = await openDatabase(config, { log: loggerFor(cmd, config), max: 1 })
       try {
         const result = await migrate(db.sql)
         await reconcilePolicies(db.sql, config.retention)
-        if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`)
-        else if (result.applied.length === 0) process.stdout.write(`schema is up to date (version ${result.version})\n`)
-        else process.stdout.write(`applied ${result.applied.join(', ')} (version ${result.version})\n`)
+        out.emit(result, (r) => (r.applied.length === 0 ? `schema is up to date (version ${r.version})` : `applied ${r.applied.join(', ')} (version ${r.version})`))
       } finally {
         await db.close()
       }

@@ -62,3 +62,14 @@ export async function findUserByToken(sql: Sql, token: string): Promise<User | n
   const { tokenId: _t, lastUsedAt: _l, ...user } = u
   return user
 }
+
+/** Why a token is refused, for a clearer message than "invalid": null when no such token exists. */
+export async function findTokenStatus(
+  sql: Sql,
+  token: string,
+): Promise<{ revokedAt: Date | null; expiresAt: Date | null; userDisabled: boolean } | null> {
+  const [t] = await sql<{ revokedAt: Date | null; expiresAt: Date | null; userDisabled: boolean }[]>`
+    select t.revoked_at, t.expires_at, u.disabled as user_disabled
+    from api_tokens t join users u on u.id = t.user_id where t.token_hash = ${hashToken(token)}`
+  return t ?? null
+}

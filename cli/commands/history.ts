@@ -1,0 +1,212 @@
+import type { Command } from 'commander'
+import { type EventRow, listTargetEvents } from '../../src/events/events.repo.js'
+import { type EventOut, eventsQuery } from '../../src/events/events.schema.js'
+import { type InsightsOut, type OutageOut, insightsQuery, outagesQuery } from '../../src/insights/insights.schema.js'
+import { getInsights, getOutages } from '../../src/insights/insights.service.js'
+import { MAX_WINDOW_MINUTES } from '../../src/insights/insights.tiers.js'
+import { estimateHops } from '../../src/samples/hops.js'
+import { type LogOut, SAMPLE_STATUSES, logsQuery } from '../../src/samples/samples.schema.js'
+import { type SampleRow, listNewestSamples } from '../../src/samples/samples.repo.js'
+import { requireTarget } from '../../src/targets/targets.service.js'
+import { type Colours, UsageError, formatFields, formatTable, ms, shortTime } from '../output.js'
+import { num, parseDuration, parseWith } from '../parse.js'
+import { type CliDeps, action } from '../session.js'
+import { parseTargetId } from './target.js'
+
+// A target's history: `logs`, `events`, `outages` and `insights`, with the API's queries and JSON.
+
+// The API's response shapes for /logs and /events (samples.routes.ts keeps its mappers private; these
+// must stay field for field equal, which test/cli checks against logOut and eventOut).
+export function logJson(s: SampleRow): LogOut {
+  return {
+    time: s.time.toISOString(),
+    latency_ms: s.rttUs === null ? null : s.rttUs / 1000,
+    hops: estimateHops(s.ttl),
+    packet_loss: s.rttUs === null,
+    rtt_us: s.rttUs,
+    ttl: s.ttl,
+    seq: s.seq,
+    status: SAMPLE_STATUSES[s.status] ?? 'error',
+  }
+}
+
+export function eventJson(e: EventRow): EventOut {
+  return {
+    id: Number(e.id),
+    target_id: e.targetId,
+    event_type: e.type,
+    message: e.message,
+    actor: e.actor,
+    data: e.data ?? null,
+    created_at: e.createdAt.toISOString(),
+  }
+}
+
+const BARS = '▁▂▃▄▅▆▇█'
+
+/** One character per value, scaled between the smallest and largest; `·` for a gap. */
+export function sparkline(values: (number | null)[], width = 60): string {
+  // Fold into at most `width` columns, averaging the values of each.
+  const step = Math.max(1, Math.ceil(values.length / width))
+  const cols: (number | null)[] = []
+  for (let i = 0; i < values.length; i += step) {
+    const group = values.slice(i, i + step).filter((v): v is number => v !== null)
+    cols.push(group.length ? group.reduce((a, b) => a + b, 0) / group.length : null)
+  }
+  const present = cols.filter((v): v is number => v !== null)
+  if (present.length === 0) return ''
+  const lo = Math.min(...present)
+  const hi = Math.max(...present)
+  return cols.map((v) => (v === null ? '·' : BARS[hi === lo ? 0 : Math.round(((v - lo) / (hi - lo)) * (BARS.length - 1))])).join('')
+}
+
+const pct = (v: number | null) => (v === null ? null : `${Number(v.toFixed(3))} %`)
+const seconds = (s: number) => (s < 120 ? `${Math.round(s)} s` : s < 7200 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`)
+
+function formatOutages(rows: OutageOut[], c: Colours): string {
+  return formatTable(
+    rows,
+    [
+      { header: 'ID', value: (o) => o.id, align: 'right' },
+      { header: 'STARTED', value: (o) => shortTime(o.started_at) },
+      { header: 'ENDED', value: (o) => (o.ongoing ? 'ongoing' : shortTime(o.ended_at)), style: (t, o) => (o.ongoing ? c.red(t) : t) },
+      { header: 'DURATION', value: (o) => seconds(o.duration_s), align: 'right' },
+      { header: 'LOST ROUNDS', value: (o) => o.lost_rounds, align: 'right' },
+      { header: 'CAUSE', value: (o) => o.cause },
+    ],
+    c,
+  )
+}
+
+function formatInsights(i: InsightsOut, c: Colours): string {
+  const lost = i.loss_count
+  const fields: [string, string | number | null][] = [
+    ['target', `${i.target_id} ${i.target_ip}`],
+    ['window', `${shortTime(i.window_start)} → ${shortTime(i.window_end)} (${seconds(i.window_minutes * 60)}, ${i.tier} tier, ${i.bucket_seconds} s buckets)`],
+    ['echoes', `${i.sample_count} sent, ${lost} lost${i.loss_percent === null ? '' : ` (${pct(i.loss_percent)})`}`],
+    ['uptime', pct(i.uptime_percent)],
+    ['latency', i.latency_avg_ms === null ? null : `avg ${ms(i.latency_avg_ms)} · min ${ms(i.latency_min_ms)} · max ${ms(i.latency_max_ms)}`],
+    [
+      'percentiles',
+      i.latency_p50_ms === null
+        ? null
+        : `p50 ${ms(i.latency_p50_ms)} · p95 ${ms(i.latency_p95_ms)} · p99 ${ms(i.latency_p99_ms)}${i.percentile_max_relative_error ? ` (±${Math.round(i.percentile_max_relative_error * 100)} %)` : ''}`,
+    ],
+    ['jitter', ms(i.jitter_ms)],
+    ['MOS', i.mos === null ? null : i.mos.toFixed(2)],
+    ['hops', i.hop_count === null ? null : `${i.hop_count}${i.hop_count_min !== i.hop_count_max ? ` (${i.hop_count_min}–${i.hop_count_max})` : ''}`],
+    ['outages', `${i.outages.count}${i.outages.count ? `, ${seconds(i.outages.downtime_seconds)} down` : ''}`],
+    ['latency/time', sparkline(i.timeline.map((b) => b.avg_latency_ms)) || null],
+  ]
+  const out = [formatFields(fields, c)]
+  if (i.outages.items.length) out.push('', formatOutages(i.outages.items, c))
+  return out.join('\n')
+}
+
+export function registerHistory(program: Command, deps: CliDeps) {
+  program
+    .command('logs')
+    .argument('<id>', 'target id')
+    .description("a target's newest raw samples, oldest first")
+    .option('--limit <n>', 'how many (1–1000)', '100')
+    .addHelpText('after', '\nExamples:\n  pingscope logs 3\n  pingscope logs 3 --limit 1000 --json | jq \'[.[] | select(.packet_loss)] | length\'')
+    .action(
+      action(deps, 'read', async (s, id: string, o: { limit: string }) => {
+        const targetId = parseTargetId(id)
+        const q = parseWith(logsQuery, { limit: num(o.limit) }, {})
+        await requireTarget(s.sql, targetId)
+        const docs = (await listNewestSamples(s.sql, targetId, q.limit)).map(logJson)
+        s.out.emit(docs, (rows) =>
+          rows.length === 0
+            ? 'No samples.'
+            : formatTable(
+                rows,
+                [
+                  { header: 'TIME', value: (r) => r.time },
+                  { header: 'SEQ', value: (r) => r.seq, align: 'right' },
+                  { header: 'LATENCY', value: (r) => ms(r.latency_ms), align: 'right' },
+                  { header: 'TTL', value: (r) => r.ttl, align: 'right' },
+                  { header: 'HOPS', value: (r) => r.hops, align: 'right' },
+                  { header: 'STATUS', value: (r) => r.status, style: (t, r) => (r.packet_loss ? s.out.c.red(t) : t) },
+                ],
+                s.out.c,
+              ),
+        )
+      }),
+    )
+
+  program
+    .command('events')
+    .argument('<id>', 'target id')
+    .description("a target's events (changes with who made them, outages, path changes), newest first")
+    .option('--limit <n>', 'how many (1–1000)', '100')
+    .addHelpText('after', '\nExamples:\n  pingscope events 3\n  pingscope events 3 --json | jq -r \'.[] | "\\(.created_at) \\(.actor) \\(.message)"\'')
+    .action(
+      action(deps, 'read', async (s, id: string, o: { limit: string }) => {
+        const targetId = parseTargetId(id)
+        const q = parseWith(eventsQuery, { limit: num(o.limit) }, {})
+        await requireTarget(s.sql, targetId)
+        const docs = (await listTargetEvents(s.sql, targetId, q.limit)).map(eventJson)
+        s.out.emit(docs, (rows) =>
+          rows.length === 0
+            ? 'No events.'
+            : formatTable(
+                rows,
+                [
+                  { header: 'TIME', value: (e) => shortTime(e.created_at) },
+                  { header: 'TYPE', value: (e) => e.event_type },
+                  { header: 'BY', value: (e) => e.actor },
+                  { header: 'MESSAGE', value: (e) => e.message },
+                ],
+                s.out.c,
+              ),
+        )
+      }),
+    )
+
+  program
+    .command('outages')
+    .argument('<id>', 'target id')
+    .description("a target's outages, newest first")
+    .option('--limit <n>', 'how many (1–1000)', '100')
+    .addHelpText('after', '\nExamples:\n  pingscope outages 3\n  pingscope outages 3 --json | jq \'map(.duration_s) | add\'')
+    .action(
+      action(deps, 'read', async (s, id: string, o: { limit: string }) => {
+        const targetId = parseTargetId(id)
+        const q = parseWith(outagesQuery, { limit: num(o.limit) }, {})
+        const docs = await getOutages(s.sql, targetId, q.limit)
+        s.out.emit(docs, (rows) => (rows.length === 0 ? 'No outages.' : formatOutages(rows, s.out.c)))
+      }),
+    )
+
+  program
+    .command('insights')
+    .argument('<id>', 'target id')
+    .description('latency, loss, jitter, MOS, hops and outages over a window (the numbers the API and dashboard show)')
+    .option('--window <duration>', 'window ending now (or at --to): 15m, 1h, 24h, 30d, 1y …', '1h')
+    .option('--from <time>', 'window start, ISO 8601 with a zone (instead of --window)')
+    .option('--to <time>', 'window end, ISO 8601 with a zone (default now)')
+    .option('--bucket-seconds <s>', 'timeline bucket size (default: chosen from the window)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  pingscope insights 3\n  pingscope insights 3 --window 30d\n  pingscope insights 3 --from 2025-01-01T00:00:00Z --to 2025-01-02T00:00:00Z --json',
+    )
+    .action(
+      action(deps, 'read', async (s, id: string, o: { window: string; from?: string; to?: string; bucketSeconds?: string }, cmd: Command) => {
+        const targetId = parseTargetId(id)
+        // --window has a default; it only conflicts with --from when typed.
+        const windowGiven = cmd.getOptionValueSource('window') === 'cli'
+        const windowMinutes = o.from && !windowGiven ? undefined : parseDuration(o.window, '--window')
+        if (windowMinutes !== undefined && windowMinutes > MAX_WINDOW_MINUTES) throw new UsageError(`--window: must be at most 5 years (got "${o.window}")`)
+        const input = {
+          window_minutes: windowMinutes,
+          from: o.from,
+          to: o.to,
+          bucket_seconds: num(o.bucketSeconds),
+        }
+        const q = parseWith(insightsQuery, input, { window_minutes: '--window', bucket_seconds: '--bucket-seconds' })
+        const doc = await getInsights(s.sql, targetId, q, { retention: s.config.retention })
+        s.out.emit(doc, (i) => formatInsights(i, s.out.c))
+      }),
+    )
+}
