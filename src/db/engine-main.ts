@@ -40,7 +40,10 @@ async function main() {
 
   let shuttingDown = false
   const mux = createMultiplexer({
-    exec: (m) => db.execProtocolRawSync(m),
+    // execProtocolRawSync returns a view into PGlite's reused receive buffer: the next message overwrites
+    // it. A socket keeps what it cannot send at once by reference, so a large answer (> the socket
+    // buffer) was corrupted by the next client's query and that client hung. Copy it.
+    exec: (m) => db.execProtocolRawSync(m).slice(),
     serverVersion: version,
     log,
     onFatal: (err) => {

@@ -77,6 +77,20 @@ describe('embedded engine process', () => {
     expect(new Set(seen.map((r) => r.seen)).size).toBe(450)
   })
 
+  it('keeps a large answer intact while other clients query', async () => {
+    // The engine's output buffer is reused for the next message: an answer larger than the socket
+    // buffer must be copied before the socket holds on to it.
+    const big = db.sql<{ g: number; s: string }[]>`select g, repeat('x', 2000) || g as s from generate_series(1, 4000) g`
+    const others = Promise.all(Array.from({ length: 40 }, (_, i) => db.sql`select ${i}::int as i, repeat('y', 600000) as pad`))
+    const [rows, small] = await Promise.all([big, others])
+    expect(rows).toHaveLength(4000)
+    for (const r of rows) expect(r.s).toBe('x'.repeat(2000) + r.g)
+    small.forEach((r, i) => {
+      expect(r[0]!.i).toBe(i)
+      expect(r[0]!.pad).toBe('y'.repeat(600000))
+    })
+  })
+
   it('refuses a statement with more than 32,767 parameters and keeps working', async () => {
     const xs = Array.from({ length: 40_000 }, (_, i) => i)
     const text = `select array_length(array[${xs.map((_, i) => `$${i + 1}::int`).join(',')}], 1) as n`
