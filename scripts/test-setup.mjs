@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Installs the system packages the test suite needs (traceroute, fping, iproute2, procps) on Debian,
+// Installs the system packages the test suite needs (traceroute, fping, iproute2, procps, and chromium
+// for the dashboard tests driven by playwright-core) on Debian,
 // as root via apt-get, only when they are missing. Run by `npm test` and `.ci/run`; idempotent and fast
 // when everything is present.
 import { execFileSync, spawnSync } from 'node:child_process'
@@ -10,6 +11,7 @@ const needed = [
   { pkg: 'fping', check: '/usr/bin/fping' },
   { pkg: 'iproute2', check: '/usr/sbin/ip', alt: '/usr/bin/ip' },
   { pkg: 'procps', check: '/usr/sbin/sysctl', alt: '/sbin/sysctl' },
+  { pkg: 'chromium', check: '/usr/bin/chromium' },
 ]
 
 const missing = needed.filter((n) => !existsSync(n.check) && !(n.alt && existsSync(n.alt))).map((n) => n.pkg)

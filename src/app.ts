@@ -19,6 +19,7 @@ import { metricsRoutes } from './metrics/metrics.routes.js'
 import { targetRoutes } from './targets/targets.routes.js'
 import { tracerouteRoutes } from './traceroute/traceroute.routes.js'
 import { VERSION } from './version.js'
+import { webPlugin } from './web/web.plugin.js'
 
 export interface ProbeStatus {
   enabled: boolean
@@ -75,5 +76,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(tracerouteRoutes, { sql: db.sql, ...config.traceroute })
   await app.register(samplesRoutes, { sql: db.sql })
   await app.register(insightsRoutes, { sql: db.sql, retention: config.retention })
+  await app.register(webPlugin, { sql: db.sql })
   return app as unknown as FastifyInstance
 }

@@ -1,0 +1,59 @@
+import { useQueryClient } from '@tanstack/react-query'
+import { useEffect } from 'react'
+import { ErrorMessage } from '../components/field'
+import { Layout } from '../components/layout'
+import { AdminPage } from '../features/admin/components/admin-page'
+import { useMe } from '../features/auth/api/auth'
+import { LoginPage } from '../features/auth/components/login-page'
+import { FleetPage } from '../features/fleet/components/fleet-page'
+import { AddTargetsPage } from '../features/targets/components/add-targets-page'
+import { TargetPage } from '../features/targets/components/target-page'
+import { LiveProvider } from '../lib/live'
+import { Link, navigate, useLocation } from '../lib/router'
+import { endSession, useSession } from '../lib/session'
+
+// Routes: /, /target/:id, /add, /admin, /login. Their first segments are listed in
+// src/web/web.plugin.ts (SPA_ROOTS) so that the server answers a reload of any of them with the app.
+
+function SignedIn({ session }: { session: string }) {
+  const me = useMe()
+  const { pathname } = useLocation()
+  useEffect(() => {
+    if (pathname === '/login') navigate('/', { replace: true })
+  }, [pathname])
+
+  if (!me.data) return <main className="page">{me.error ? <ErrorMessage error={me.error} /> : <p className="muted">Loading…</p>}</main>
+  const isAdmin = me.data.role === 'admin'
+  const target = /^\/target\/(\d+)\/?$/.exec(pathname)
+  let page
+  if (pathname === '/' || pathname === '/login') page = <FleetPage />
+  else if (target) page = <TargetPage key={target[1]} id={Number(target[1])} isAdmin={isAdmin} />
+  else if (pathname === '/add') page = <AddTargetsPage isAdmin={isAdmin} />
+  else if (pathname === '/admin') page = <AdminPage me={me.data} />
+  else
+    page = (
+      <section className="page">
+        <h1>Page not found</h1>
+        <Link to="/">Back to the fleet</Link>
+      </section>
+    )
+  // The stream opens once the token is known to be good: a refused EventSource only logs a console error.
+  return (
+    <LiveProvider token={session}>
+      <Layout username={me.data.username} role={me.data.role} onLogout={() => endSession('You have signed out.')}>
+        {page}
+      </Layout>
+    </LiveProvider>
+  )
+}
+
+export function App() {
+  const session = useSession()
+  const queryClient = useQueryClient()
+  useEffect(() => {
+    // Nothing of one user's session may show in the next one.
+    if (!session) queryClient.clear()
+  }, [session, queryClient])
+  if (!session) return <LoginPage />
+  return <SignedIn session={session.token} />
+}

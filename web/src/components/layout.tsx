@@ -1,0 +1,51 @@
+import type { ReactNode } from 'react'
+import { Link, useLocation } from '../lib/router'
+import { setTheme, useTheme } from '../lib/theme'
+import { useLiveStatus } from '../lib/live'
+
+export function Layout(props: { username: string; role: string; onLogout: () => void; children: ReactNode }) {
+  const { pathname } = useLocation()
+  const theme = useTheme()
+  const live = useLiveStatus()
+  const nav = [
+    { to: '/', label: 'Fleet', active: pathname === '/' || pathname.startsWith('/target/') },
+    { to: '/add', label: 'Add targets', active: pathname === '/add' },
+    { to: '/admin', label: props.role === 'admin' ? 'Users & tokens' : 'API tokens', active: pathname === '/admin' },
+  ]
+  return (
+    <>
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header className="topbar">
+        <Link to="/" className="brand">
+          pingscope
+        </Link>
+        <nav aria-label="Main">
+          {nav.map((n) => (
+            <Link key={n.to} to={n.to} aria-current={n.active ? 'page' : undefined}>
+              {n.label}
+            </Link>
+          ))}
+        </nav>
+        <div className="topbar-right">
+          <span className={`live-pill live-${live}`} title="Live updates from the server">
+            {live === 'open' ? 'live' : live === 'connecting' ? 'connecting…' : 'offline'}
+          </span>
+          <button type="button" className="ghost" onClick={() => setTheme(theme === 'dark' ? 'light' : 'dark')} aria-label={`Switch to ${theme === 'dark' ? 'light' : 'dark'} theme`}>
+            {theme === 'dark' ? '☀' : '☾'}
+          </button>
+          <span className="user">
+            {props.username} <small>({props.role})</small>
+          </span>
+          <button type="button" onClick={props.onLogout}>
+            Sign out
+          </button>
+        </div>
+      </header>
+      <main id="main" tabIndex={-1}>
+        {props.children}
+      </main>
+    </>
+  )
+}

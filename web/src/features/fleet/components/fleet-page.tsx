@@ -1,0 +1,104 @@
+import { useEffect, useMemo, useRef, useState } from 'react'
+import { ErrorMessage } from '../../../components/field'
+import type { FleetStatus } from '../../../components/status-badge'
+import { useLiveEvent } from '../../../lib/live'
+import { Link } from '../../../lib/router'
+import { useFleetSummary, useTargets } from '../api/fleet'
+import { DEGRADED_LOSS_PERCENT } from '../../../lib/status'
+import { type FleetFilter, type LiveFigures, type Sort, type SortKey, buildRows, countByStatus, filterRows, sortRows } from '../fleet-model'
+import { FleetTable } from './fleet-table'
+
+const STATUSES: FleetStatus[] = ['up', 'degraded', 'down', 'paused', 'unknown']
+
+/** Performance marks read by the benchmark (scripts/bench/fleet.ts). */
+export const FLEET_INTERACTIVE_MARK = 'pingscope:fleet-interactive'
+export const FLEET_READY_MARK = 'pingscope:fleet-ready'
+
+function markOnce(name: string, targets: number) {
+  const marked = () => performance.getEntriesByName(name).length > 0
+  if (marked()) return
+  requestAnimationFrame(() =>
+    setTimeout(() => {
+      if (!marked()) performance.mark(name, { detail: { targets } })
+    }),
+  )
+}
+
+export function FleetPage() {
+  const targets = useTargets()
+  const summary = useFleetSummary()
+  const live = useRef(new Map<number, LiveFigures>())
+  const [liveVersion, setLiveVersion] = useState(0)
+  const [filter, setFilter] = useState<FleetFilter>({ q: '', status: 'all', tag: '' })
+  const [sort, setSort] = useState<Sort>({ key: 'status', dir: 'asc' })
+
+  useLiveEvent((e) => {
+    if (e.type !== 'samples') return
+    for (const s of e.items) live.current.set(s.targetId, { rttMs: s.rttMs, loss: s.loss, time: s.time })
+    setLiveVersion((v) => v + 1)
+  })
+  // A refreshed list is newer than what the stream said about paused or deleted targets.
+  useEffect(() => {
+    for (const t of targets.data ?? []) if (!t.is_active) live.current.delete(t.id)
+  }, [targets.data])
+
+  const rows = useMemo(
+    () => buildRows(targets.data ?? [], summary.data, live.current),
+    // liveVersion stands for the mutable live map
+    [targets.data, summary.data, liveVersion],
+  )
+  const counts = useMemo(() => countByStatus(rows), [rows])
+  const tags = useMemo(() => [...new Set((targets.data ?? []).flatMap((t) => t.tags))].sort(), [targets.data])
+  const shown = useMemo(() => sortRows(filterRows(rows, filter), sort), [rows, filter, sort])
+
+  // Marks for the benchmark: the table is usable once the targets are painted; complete once their
+  // last-hour figures are painted too. Marked after the paint, not merely after React's commit.
+  useEffect(() => {
+    if (targets.isSuccess) markOnce(FLEET_INTERACTIVE_MARK, rows.length)
+    if (targets.isSuccess && !summary.isPending) markOnce(FLEET_READY_MARK, rows.length)
+  }, [targets.isSuccess, summary.isPending, rows.length])
+
+  const onSort = (key: SortKey) => setSort((s) => (s.key === key ? { key, dir: s.dir === 'asc' ? 'desc' : 'asc' } : { key, dir: 'asc' }))
+
+  return (
+    <section className="fleet" aria-labelledby="fleet-title">
+      <div className="page-head">
+        <h1 id="fleet-title">Fleet</h1>
+        <p className="muted" aria-live="polite">
+          {targets.data ? `${shown.length} of ${rows.length} targets` : 'Loading targets…'}
+        </p>
+        <Link to="/add" className="button primary">
+          Add targets
+        </Link>
+      </div>
+      <div className="status-chips" role="group" aria-label="Filter by status">
+        <button type="button" aria-pressed={filter.status === 'all'} onClick={() => setFilter((f) => ({ ...f, status: 'all' }))}>
+          all <b>{rows.length}</b>
+        </button>
+        {STATUSES.map((s) => (
+          <button key={s} type="button" className={`chip-${s}`} aria-pressed={filter.status === s} onClick={() => setFilter((f) => ({ ...f, status: f.status === s ? 'all' : s }))}>
+            {s} <b>{counts[s]}</b>
+          </button>
+        ))}
+      </div>
+      <div className="filters">
+        <label>
+          <span>Search</span>
+          <input type="search" placeholder="name, address, tag, notes" value={filter.q} onChange={(e) => setFilter((f) => ({ ...f, q: e.target.value }))} />
+        </label>
+        <label>
+          <span>Tag</span>
+          <select value={filter.tag} onChange={(e) => setFilter((f) => ({ ...f, tag: e.target.value }))}>
+            <option value="">any tag</option>
+            {tags.map((t) => (
+              <option key={t}>{t}</option>
+            ))}
+          </select>
+        </label>
+        <small className="muted">degraded: answering but ≥ {DEGRADED_LOSS_PERCENT} % loss over the last hour, or loss in the last round</small>
+      </div>
+      <ErrorMessage error={targets.error ?? summary.error} />
+      <FleetTable rows={shown} sort={sort} onSort={onSort} />
+    </section>
+  )
+}

@@ -1,0 +1,113 @@
+import { memo, useLayoutEffect, useRef, useState } from 'react'
+import { StatusBadge } from '../../../components/status-badge'
+import { formatInterval, formatMs, formatPercent, formatTime } from '../../../lib/format'
+import { Link } from '../../../lib/router'
+import type { FleetRow, Sort, SortKey } from '../fleet-model'
+import { Sparkline } from './sparkline'
+
+// The fleet table stays fast at thousands of rows by rendering only the rows in view (plus a margin)
+// between two spacer rows; every row has the same height, so positions are arithmetic.
+
+export const ROW_HEIGHT = 40
+const OVERSCAN = 8
+
+const COLUMNS: { key: SortKey | null; label: string; className?: string }[] = [
+  { key: 'status', label: 'Status', className: 'col-status' },
+  { key: 'name', label: 'Name', className: 'col-name' },
+  { key: 'ip', label: 'Address', className: 'col-ip' },
+  { key: 'lastRttMs', label: 'Last RTT', className: 'col-num' },
+  { key: 'lossPercent', label: 'Loss 1 h', className: 'col-num' },
+  { key: 'p95Ms', label: 'p95 1 h', className: 'col-num' },
+  { key: null, label: 'Last hour', className: 'col-spark' },
+  { key: 'tags', label: 'Tags', className: 'col-tags' },
+  { key: 'interval', label: 'Interval', className: 'col-num col-interval' },
+]
+
+const Row = memo(function Row({ r, index }: { r: FleetRow; index: number }) {
+  return (
+    <tr data-target-id={r.id} data-status={r.status} aria-rowindex={index + 2}>
+      <td className="col-status">
+        <StatusBadge status={r.status} />
+      </td>
+      <td className="col-name">
+        <Link to={`/target/${r.id}`}>{r.name}</Link>
+      </td>
+      <td className="col-ip mono">{r.ip}</td>
+      <td className="col-num mono" title={r.lastTime ? `at ${formatTime(r.lastTime)}` : undefined}>
+        {r.lastTime && r.lastRttMs === null ? <span className="loss-text">lost</span> : formatMs(r.lastRttMs)}
+      </td>
+      <td className={`col-num mono${r.lossPercent ? ' loss-text' : ''}`}>{formatPercent(r.lossPercent, 2)}</td>
+      <td className="col-num mono">{formatMs(r.p95Ms)}</td>
+      <td className="col-spark">
+        <Sparkline values={r.spark} loss={r.sparkLoss} />
+      </td>
+      <td className="col-tags">
+        {r.tags.map((t) => (
+          <span key={t} className="tag">
+            {t}
+          </span>
+        ))}
+      </td>
+      <td className="col-num col-interval">{formatInterval(r.interval)}</td>
+    </tr>
+  )
+})
+
+export function FleetTable({ rows, sort, onSort }: { rows: FleetRow[]; sort: Sort; onSort: (key: SortKey) => void }) {
+  const scroller = useRef<HTMLDivElement>(null)
+  const [scrollTop, setScrollTop] = useState(0)
+  const [height, setHeight] = useState(800)
+
+  useLayoutEffect(() => {
+    const el = scroller.current
+    if (!el) return
+    const ro = new ResizeObserver(() => setHeight(el.clientHeight))
+    ro.observe(el)
+    setHeight(el.clientHeight)
+    return () => ro.disconnect()
+  }, [])
+
+  const first = Math.max(0, Math.floor(scrollTop / ROW_HEIGHT) - OVERSCAN)
+  const last = Math.min(rows.length, Math.ceil((scrollTop + height) / ROW_HEIGHT) + OVERSCAN)
+
+  return (
+    <div className="table-scroll" ref={scroller} onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)}>
+      <table className="fleet-table" aria-label="Targets" aria-rowcount={rows.length + 1}>
+        <thead>
+          <tr aria-rowindex={1}>
+            {COLUMNS.map((c) => (
+              <th key={c.label} className={c.className} scope="col" aria-sort={c.key && sort.key === c.key ? (sort.dir === 'asc' ? 'ascending' : 'descending') : undefined}>
+                {c.key ? (
+                  <button type="button" className="sort" onClick={() => onSort(c.key!)}>
+                    {c.label}
+                    <span aria-hidden="true" className="sort-mark">
+                      {sort.key === c.key ? (sort.dir === 'asc' ? '▲' : '▼') : ''}
+                    </span>
+                  </button>
+                ) : (
+                  c.label
+                )}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {first > 0 && (
+            <tr aria-hidden="true" className="spacer" style={{ height: first * ROW_HEIGHT }}>
+              <td colSpan={COLUMNS.length} />
+            </tr>
+          )}
+          {rows.slice(first, last).map((r, i) => (
+            <Row key={r.id} r={r} index={first + i} />
+          ))}
+          {last < rows.length && (
+            <tr aria-hidden="true" className="spacer" style={{ height: (rows.length - last) * ROW_HEIGHT }}>
+              <td colSpan={COLUMNS.length} />
+            </tr>
+          )}
+        </tbody>
+      </table>
+      {rows.length === 0 && <p className="empty">No targets match.</p>}
+    </div>
+  )
+}

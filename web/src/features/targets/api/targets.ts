@@ -1,0 +1,101 @@
+import type { EventOut } from '@server/events/events.schema.js'
+import type { InsightsOut } from '@server/insights/insights.schema.js'
+import type { LogOut } from '@server/samples/samples.schema.js'
+import type { TargetCreate, TargetOut, TargetUpdate } from '@server/targets/targets.schema.js'
+import type { TracerouteOut } from '@server/traceroute/traceroute.schema.js'
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
+import { api } from '../../../lib/api-client'
+
+export type { EventOut, InsightsOut, LogOut, TargetOut, TracerouteOut }
+/** What the forms send: the create body before the API applies its defaults. */
+export type TargetInput = Partial<TargetCreate> & { ip: string }
+export type TargetPatch = Partial<{ [K in keyof TargetUpdate]: TargetUpdate[K] | null }>
+export type StatusMessage = { message: string; id: number }
+
+export const RANGES = [
+  { key: '15m', label: '15 m', minutes: 15 },
+  { key: '1h', label: '1 h', minutes: 60 },
+  { key: '6h', label: '6 h', minutes: 360 },
+  { key: '24h', label: '24 h', minutes: 1440 },
+  { key: '7d', label: '7 d', minutes: 10_080 },
+  { key: '30d', label: '30 d', minutes: 43_200 },
+  { key: '1y', label: '1 y', minutes: 525_600 },
+] as const
+export type RangeKey = (typeof RANGES)[number]['key']
+/** A preset window ending now, or a zoomed [from, to) in epoch ms. */
+export type Range = { key: RangeKey } | { from: number; to: number }
+
+const keys = {
+  target: (id: number) => ['targets', id] as const,
+  insights: (id: number, r: Range) => ['insights', id, r] as const,
+  logs: (id: number) => ['logs', id] as const,
+  events: (id: number) => ['targets', id, 'events'] as const,
+  traceroutes: (id: number) => ['traceroutes', id] as const,
+}
+
+export const useTarget = (id: number) => useQuery({ queryKey: keys.target(id), queryFn: ({ signal }) => api.get<TargetOut>(`/targets/${id}`, undefined, signal) })
+
+function insightsQuery(r: Range) {
+  if ('key' in r) return { window_minutes: RANGES.find((x) => x.key === r.key)!.minutes }
+  return { from: new Date(r.from).toISOString(), to: new Date(r.to).toISOString() }
+}
+
+/** Short live windows refresh themselves; long ones are history and stay put. */
+export function useInsights(id: number, r: Range) {
+  const minutes = 'key' in r ? RANGES.find((x) => x.key === r.key)!.minutes : Infinity
+  return useQuery({
+    queryKey: keys.insights(id, r),
+    queryFn: ({ signal }) => api.get<InsightsOut>(`/targets/${id}/insights`, insightsQuery(r), signal),
+    placeholderData: keepPreviousData,
+    refetchInterval: minutes <= 60 ? 10_000 : minutes <= 1440 ? 60_000 : false,
+  })
+}
+
+export const useLogs = (id: number) =>
+  useQuery({ queryKey: keys.logs(id), queryFn: ({ signal }) => api.get<LogOut[]>(`/targets/${id}/logs`, { limit: 50 }, signal), refetchInterval: 10_000 })
+
+export const useEvents = (id: number) =>
+  useQuery({ queryKey: keys.events(id), queryFn: ({ signal }) => api.get<EventOut[]>(`/targets/${id}/events`, { limit: 50 }, signal) })
+
+export const useTraceroutes = (id: number) =>
+  useQuery({ queryKey: keys.traceroutes(id), queryFn: ({ signal }) => api.get<TracerouteOut[]>(`/targets/${id}/traceroutes`, { limit: 20 }, signal) })
+
+export function useRunTraceroute(id: number) {
+  const qc = useQueryClient()
+  return useMutation({
+    mutationFn: () => api.post<TracerouteOut>(`/targets/${id}/traceroute`),
+    onSuccess: (t) => {
+      qc.setQueryData<TracerouteOut[]>(keys.traceroutes(id), (old) => [t, ...(old ?? []).filter((o) => o.id !== t.id)])
+      void qc.invalidateQueries({ queryKey: keys.events(id) })
+    },
+  })
+}
+
+/** Pause, resume or delete; the target queries refresh (the live stream also says so to everyone). */
+export function useTargetAction(id: number) {
+  const qc = useQueryClient()
+  return useMutation({
+    mutationFn: (action: 'pause' | 'resume' | 'delete') =>
+      action === 'delete' ? api.delete<StatusMessage>(`/targets/${id}`) : api.post<StatusMessage>(`/targets/${id}/${action}`),
+    onSuccess: (_r, action) => {
+      if (action === 'delete') qc.removeQueries({ queryKey: keys.target(id) })
+      void qc.invalidateQueries({ queryKey: ['targets'] })
+    },
+  })
+}
+
+export function useUpdateTarget(id: number) {
+  const qc = useQueryClient()
+  return useMutation({
+    mutationFn: (patch: TargetPatch) => api.patch<TargetOut>(`/targets/${id}`, patch),
+    onSuccess: (t) => {
+      qc.setQueryData(keys.target(id), t)
+      void qc.invalidateQueries({ queryKey: ['targets'] })
+    },
+  })
+}
+
+export const createTarget = (body: TargetInput) => api.post<StatusMessage>('/targets/', body)
+
+/** The raw samples of a window as CSV (GET /targets/{id}/logs/export), saved by the browser. */
+export const exportCsv = (id: number, from?: string, to?: string) => api.download(`/targets/${id}/logs/export`, { from, to })

@@ -1,0 +1,177 @@
+import { useState } from 'react'
+import { ConfirmDialog, FormDialog } from '../../../components/confirm-dialog'
+import { ErrorMessage } from '../../../components/field'
+import { StatusBadge } from '../../../components/status-badge'
+import { ApiError } from '../../../lib/api-client'
+import { formatDateTime, formatInterval, formatMs, formatTime } from '../../../lib/format'
+import { useLiveEvent } from '../../../lib/live'
+import { Link, navigate } from '../../../lib/router'
+import { targetStatus } from '../../../lib/status'
+import { RANGES, type Range, exportCsv, useInsights, useTarget, useTargetAction, useTraceroutes, useUpdateTarget } from '../api/targets'
+import { EventsList } from './events-list'
+import { LatencyChart } from './latency-chart'
+import { SamplesTable } from './samples-table'
+import { StatCards } from './stat-cards'
+import { TargetForm } from './target-form'
+import { TraceroutePanel } from './traceroute-panel'
+
+export function TargetPage({ id, isAdmin }: { id: number; isAdmin: boolean }) {
+  const target = useTarget(id)
+  const [range, setRange] = useState<Range>({ key: '1h' })
+  const insights = useInsights(id, range)
+  const traceroutes = useTraceroutes(id)
+  const action = useTargetAction(id)
+  const update = useUpdateTarget(id)
+  const [confirm, setConfirm] = useState<'delete' | null>(null)
+  const [editing, setEditing] = useState(false)
+  const [live, setLive] = useState<{ rttMs: number | null; loss: number; time: string } | undefined>()
+  const [exportMsg, setExportMsg] = useState<{ ok: boolean; text: string } | null>(null)
+
+  useLiveEvent((e) => {
+    if (e.type !== 'samples') return
+    const s = e.items.find((x) => x.targetId === id)
+    if (s) setLive({ rttMs: s.rttMs, loss: s.loss, time: s.time })
+  })
+
+  if (target.error instanceof ApiError && target.error.status === 404) {
+    return (
+      <section className="page">
+        <h1>Target not found</h1>
+        <p>
+          It may have been deleted. <Link to="/">Back to the fleet</Link>
+        </p>
+      </section>
+    )
+  }
+  const t = target.data
+  if (!t) return <p className="muted">{target.error ? <ErrorMessage error={target.error} /> : 'Loading…'}</p>
+
+  const status = targetStatus(t, null, t.is_active ? live : undefined)
+  const lastRtt = live && t.is_active ? live.rttMs : t.last_sample?.latency_ms
+  const lastTime = live && t.is_active ? live.time : t.last_sample?.time
+
+  async function doExport() {
+    setExportMsg(null)
+    try {
+      const w = insights.data
+      const r = await exportCsv(id, w?.window_start, w?.window_end)
+      setExportMsg({ ok: true, text: `Saved ${r.filename} (${Math.max(1, Math.round(r.bytes / 1024))} KB)` })
+    } catch (err) {
+      setExportMsg({ ok: false, text: (err as Error).message })
+    }
+  }
+
+  return (
+    <section className="target-page" aria-labelledby="target-title">
+      <nav aria-label="Breadcrumb" className="crumbs">
+        <Link to="/">Fleet</Link> / <span>{t.name ?? t.ip}</span>
+      </nav>
+      <div className="page-head">
+        <h1 id="target-title">{t.name ?? t.ip}</h1>
+        <span data-testid="target-status">
+          <StatusBadge status={status} />
+        </span>
+        <span className="mono">{t.ip}</span>
+        <span className="muted">
+          every {formatInterval(t.frequency)}, {t.packets} echo{t.packets > 1 ? 'es' : ''}, last {formatMs(lastRtt)} {lastTime ? `at ${formatTime(lastTime)}` : ''}
+        </span>
+        {t.tags.map((g) => (
+          <span key={g} className="tag">
+            {g}
+          </span>
+        ))}
+      </div>
+      {t.url && (
+        <p>
+          <a href={t.url} target="_blank" rel="noreferrer noopener">
+            {t.url}
+          </a>
+        </p>
+      )}
+      {t.notes && <p className="notes">{t.notes}</p>}
+
+      <div className="toolbar" role="toolbar" aria-label="Target actions">
+        {isAdmin && (
+          <>
+            <button type="button" onClick={() => setEditing(true)}>
+              Edit
+            </button>
+            {t.is_active ? (
+              <button type="button" onClick={() => action.mutate('pause')} disabled={action.isPending}>
+                Pause
+              </button>
+            ) : (
+              <button type="button" onClick={() => action.mutate('resume')} disabled={action.isPending}>
+                Resume
+              </button>
+            )}
+            <button type="button" className="danger" onClick={() => setConfirm('delete')}>
+              Delete
+            </button>
+          </>
+        )}
+        <button type="button" onClick={doExport}>
+          Export CSV
+        </button>
+        {exportMsg && (
+          <span role="status" className={exportMsg.ok ? 'muted' : 'error-text'}>
+            {exportMsg.text}
+          </span>
+        )}
+      </div>
+      <ErrorMessage error={action.error} />
+
+      <div className="range-bar" role="group" aria-label="Time range">
+        {RANGES.map((r) => (
+          <button key={r.key} type="button" aria-pressed={'key' in range && range.key === r.key} onClick={() => setRange({ key: r.key })}>
+            {r.label}
+          </button>
+        ))}
+        {'from' in range && (
+          <>
+            <span className="zoomed">
+              {formatDateTime(new Date(range.from).toISOString())} – {formatDateTime(new Date(range.to).toISOString())}
+            </span>
+            <button type="button" onClick={() => setRange({ key: '1h' })}>
+              Reset zoom
+            </button>
+          </>
+        )}
+        {insights.data && (
+          <span className="muted" data-testid="insights-meta">
+            {insights.data.tier === 'raw' ? 'raw samples' : `${insights.data.tier} rollups`}, {formatInterval(insights.data.bucket_seconds)} buckets
+            {insights.isFetching ? ' · updating…' : ''}
+          </span>
+        )}
+      </div>
+      <ErrorMessage error={insights.error} />
+      {insights.data && (
+        <>
+          <StatCards i={insights.data} />
+          <LatencyChart insights={insights.data} traceroutes={traceroutes.data ?? []} onZoom={(from, to) => setRange({ from, to })} />
+        </>
+      )}
+
+      <div className="grid-2 panels">
+        <TraceroutePanel id={id} canRun={isAdmin} />
+        <EventsList id={id} />
+      </div>
+      <SamplesTable id={id} />
+
+      <FormDialog open={editing} title={`Edit ${t.name ?? t.ip}`} onClose={() => setEditing(false)}>
+        <TargetForm target={t} submitLabel="Save" onCancel={() => setEditing(false)} onSubmit={async (body) => (await update.mutateAsync(body), setEditing(false))} />
+      </FormDialog>
+      <ConfirmDialog
+        open={confirm === 'delete'}
+        title={`Delete ${t.name ?? t.ip}?`}
+        confirmLabel="Delete target"
+        danger
+        busy={action.isPending}
+        onCancel={() => setConfirm(null)}
+        onConfirm={() => action.mutate('delete', { onSuccess: () => navigate('/'), onError: () => setConfirm(null) })}
+      >
+        <p>Its samples, outages and traceroutes are removed. Its events stay as the audit trail. This cannot be undone.</p>
+      </ConfirmDialog>
+    </section>
+  )
+}

@@ -1,0 +1,17 @@
+import { fileURLToPath } from 'node:url'
+import react from '@vitejs/plugin-react'
+import { defineConfig } from 'vite'
+
+// `npm run build` builds this into web/dist, which `pingscope serve` serves on the API's origin.
+// `npx vite --config web/vite.config.ts` runs a dev server that proxies the API to PINGSCOPE_API
+// (default http://127.0.0.1:6666), so no CORS set-up is needed in development either.
+const api = process.env.PINGSCOPE_API ?? 'http://127.0.0.1:6666'
+// The API's first path segments (the dashboard's own routes are /, /login, /target/…, /add, /admin).
+const apiRoots = ['auth', 'users', 'tokens', 'targets', 'fleet', 'live', 'health', 'metrics', 'badge', 'docs']
+
+export default defineConfig({
+  root: fileURLToPath(new URL('.', import.meta.url)),
+  plugins: [react()],
+  build: { outDir: 'dist', emptyOutDir: true, sourcemap: true, chunkSizeWarningLimit: 800 },
+  server: { proxy: Object.fromEntries(apiRoots.map((r) => [`/${r}`, { target: api, changeOrigin: false, ws: false }])) },
+})
