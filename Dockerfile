@@ -14,6 +14,7 @@ COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/sql ./sql
+COPY --from=build /app/web/dist ./web/dist
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=6666
 EXPOSE 6666
 # Raw ICMP sockets need CAP_NET_RAW (granted by cap_add in docker-compose.yml).

@@ -1,3 +1,4 @@
+import fastifyCors from '@fastify/cors'
 import fastifySwagger from '@fastify/swagger'
 import fastifySwaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
@@ -56,6 +57,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setErrorHandler(errorHandler(deps.log))
   app.setNotFoundHandler((_req, reply) => reply.status(404).send({ detail: 'Not Found' }))
 
+  // The dashboard is same-origin; CORS_ORIGINS lets a separate front end (e.g. the Vite dev server) call
+  // the API from a browser. Nothing is allowed cross-origin unless listed.
+  if (config.corsOrigins.length > 0) {
+    await app.register(fastifyCors, {
+      origin: config.corsOrigins,
+      methods: ['GET', 'POST', 'PATCH', 'DELETE'],
+      allowedHeaders: ['authorization', 'content-type'],
+      exposedHeaders: ['x-total-count', 'content-disposition'],
+      maxAge: 600,
+    })
+  }
   await app.register(fastifySwagger, {
     openapi: {
       info: { title: 'pingscope API', version: VERSION, description: 'Network telemetry: targets, samples, insights, traceroutes.' },

@@ -50,4 +50,20 @@ describe('auth API', () => {
     expect(short.statusCode).toBe(422)
     expect(JSON.stringify(short.json())).toContain('password')
   })
+
+  it('allows no cross-origin browser calls unless CORS_ORIGINS lists the origin', async () => {
+    const pre = await t.app.inject({ method: 'OPTIONS', url: '/targets/', headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'GET' } })
+    expect(pre.headers['access-control-allow-origin']).toBeUndefined()
+    const c = await buildTestApp({ CORS_ORIGINS: 'http://localhost:5173, https://ops.example' })
+    try {
+      const ok = await c.app.inject({ method: 'OPTIONS', url: '/targets/', headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' } })
+      expect(ok.statusCode).toBe(204)
+      expect(ok.headers['access-control-allow-origin']).toBe('http://localhost:5173')
+      expect(String(ok.headers['access-control-allow-headers'])).toContain('authorization')
+      const other = await c.app.inject({ method: 'OPTIONS', url: '/targets/', headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' } })
+      expect(other.headers['access-control-allow-origin']).toBeUndefined()
+    } finally {
+      await c.close()
+    }
+  })
 })
