@@ -1,12 +1,12 @@
 import type { Command } from 'commander'
-import { type EventRow, listTargetEvents } from '../../src/events/events.repo.js'
-import { type EventOut, eventsQuery } from '../../src/events/events.schema.js'
+import { listTargetEvents } from '../../src/events/events.repo.js'
+import { eventsQuery } from '../../src/events/events.schema.js'
 import { type InsightsOut, type OutageOut, insightsQuery, outagesQuery } from '../../src/insights/insights.schema.js'
 import { getInsights, getOutages } from '../../src/insights/insights.service.js'
 import { MAX_WINDOW_MINUTES } from '../../src/insights/insights.tiers.js'
-import { estimateHops } from '../../src/samples/hops.js'
-import { type LogOut, SAMPLE_STATUSES, logsQuery } from '../../src/samples/samples.schema.js'
-import { type SampleRow, listNewestSamples } from '../../src/samples/samples.repo.js'
+import { eventJson, logJson } from '../../src/samples/samples.json.js'
+import { logsQuery } from '../../src/samples/samples.schema.js'
+import { listNewestSamples } from '../../src/samples/samples.repo.js'
 import { requireTarget } from '../../src/targets/targets.service.js'
 import { type Colours, UsageError, formatFields, formatTable, ms, shortTime } from '../output.js'
 import { num, parseDuration, parseWith } from '../parse.js'
@@ -14,33 +14,6 @@ import { type CliDeps, action } from '../session.js'
 import { parseTargetId } from './target.js'
 
 // A target's history: `logs`, `events`, `outages` and `insights`, with the API's queries and JSON.
-
-// The API's response shapes for /logs and /events (samples.routes.ts keeps its mappers private; these
-// must stay field for field equal, which test/cli checks against logOut and eventOut).
-export function logJson(s: SampleRow): LogOut {
-  return {
-    time: s.time.toISOString(),
-    latency_ms: s.rttUs === null ? null : s.rttUs / 1000,
-    hops: estimateHops(s.ttl),
-    packet_loss: s.rttUs === null,
-    rtt_us: s.rttUs,
-    ttl: s.ttl,
-    seq: s.seq,
-    status: SAMPLE_STATUSES[s.status] ?? 'error',
-  }
-}
-
-export function eventJson(e: EventRow): EventOut {
-  return {
-    id: Number(e.id),
-    target_id: e.targetId,
-    event_type: e.type,
-    message: e.message,
-    actor: e.actor,
-    data: e.data ?? null,
-    created_at: e.createdAt.toISOString(),
-  }
-}
 
 const BARS = '▁▂▃▄▅▆▇█'
 

@@ -6,25 +6,12 @@ import { listTargetEvents } from '../events/events.repo.js'
 import { targetIdParams } from '../targets/targets.schema.js'
 import { requireTarget } from '../targets/targets.service.js'
 import { streamSamplesCsv } from './export.js'
-import { estimateHops } from './hops.js'
-import { type LogOut, SAMPLE_STATUSES, exportQuery, logOut, logsQuery } from './samples.schema.js'
-import { type SampleRow, listNewestSamples } from './samples.repo.js'
+import { eventJson, logJson } from './samples.json.js'
+import { exportQuery, logOut, logsQuery } from './samples.schema.js'
+import { listNewestSamples } from './samples.repo.js'
 
 // A target's history as stored: the newest raw samples, the CSV export and the event log.
 // Unknown targets are a 404 here (the predecessor answered [] for logs and events).
-
-function logJson(s: SampleRow): LogOut {
-  return {
-    time: s.time.toISOString(),
-    latency_ms: s.rttUs === null ? null : s.rttUs / 1000,
-    hops: estimateHops(s.ttl),
-    packet_loss: s.rttUs === null,
-    rtt_us: s.rttUs,
-    ttl: s.ttl,
-    seq: s.seq,
-    status: SAMPLE_STATUSES[s.status] ?? 'error',
-  }
-}
 
 export const samplesRoutes: FastifyPluginAsyncZod<{ sql: Sql }> = async (app, { sql }) => {
   const read = { onRequest: [app.authenticate] }
@@ -65,15 +52,7 @@ export const samplesRoutes: FastifyPluginAsyncZod<{ sql: Sql }> = async (app, { 
     async (req) => {
       await requireTarget(sql, req.params.id)
       const rows = await listTargetEvents(sql, req.params.id, req.query.limit)
-      return rows.map((e) => ({
-        id: Number(e.id),
-        target_id: e.targetId,
-        event_type: e.type,
-        message: e.message,
-        actor: e.actor,
-        data: e.data ?? null,
-        created_at: e.createdAt.toISOString(),
-      }))
+      return rows.map(eventJson)
     },
   )
 }
