@@ -5,7 +5,7 @@ import { closeOutage, listOpenOutages, openOutage } from '../outages/outages.rep
 import { type ProbeTarget, listProbeTargets, targetsFingerprint } from '../targets/targets.repo.js'
 import { MinHeap } from './heap.js'
 import { EchoStatus, type EchoResult, type Pinger } from './icmp.js'
-import type { Sample, Writer } from './writer.js'
+import type { Writer } from './writer.js'
 
 // Pings every enabled target every interval_s on an absolute schedule: round k of a target is due at
 // phase + k·interval (epoch-aligned), so probe and write times never make it drift, and the phases spread
@@ -84,6 +84,7 @@ export function nextSlot(now: number, intervalMs: number, phase: number): number
 }
 
 const LAG_WINDOW = 20_000
+const ECHO_WINDOW_S = 10
 
 export function createScheduler(opts: SchedulerOptions) {
   const { sql, log, pinger, writer } = opts
@@ -107,12 +108,24 @@ export function createScheduler(opts: SchedulerOptions) {
   let outageChain: Promise<void> = Promise.resolve()
   const lags = new Float64Array(LAG_WINDOW)
   let lagCount = 0
-  const echoWindow: { t: number; n: number }[] = [] // completed rounds of the last 10 s, for a rate
+  // Echoes of completed rounds per second over the last 10 s, for a rate: a fixed ring, whatever the load.
+  const echoSeconds = new Float64Array(ECHO_WINDOW_S)
+  const echoCounts = new Float64Array(ECHO_WINDOW_S)
   const stats = { rounds: 0, echoes: 0, lateRounds: 0, missedRounds: 0, reloads: 0, lastReloadError: null as string | null }
 
   function recordLag(ms: number) {
     lags[lagCount % LAG_WINDOW] = ms
     lagCount++
+  }
+
+  function recordEchoes(n: number) {
+    const sec = Math.floor(now() / 1000)
+    const i = sec % ECHO_WINDOW_S
+    if (echoSeconds[i] !== sec) {
+      echoSeconds[i] = sec
+      echoCounts[i] = 0
+    }
+    echoCounts[i]! += n
   }
 
   function enqueueOutage(fn: () => Promise<void>) {
@@ -129,10 +142,10 @@ export function createScheduler(opts: SchedulerOptions) {
     })
   }
 
+  // Callers arm the timer once after queueing a batch (a tick, a reload), not once per target.
   function schedule(s: TargetState, due: number) {
     s.nextDue = due
     heap.push(due, { id: s.t.id, gen: s.gen })
-    arm()
   }
 
   function arm() {
@@ -183,11 +196,10 @@ export function createScheduler(opts: SchedulerOptions) {
       const results = await Promise.all(sends)
       stats.rounds++
       stats.echoes += packets
-      echoWindow.push({ t: now(), n: packets })
+      recordEchoes(packets)
       const cur = targets.get(target.id)
       // A target deleted meanwhile: its samples would outlive it.
       if (!cur) return
-      const samples: Sample[] = []
       let received = 0
       let lastReply: Date | null = null
       results.forEach(({ time, r }, seq) => {
@@ -198,9 +210,8 @@ export function createScheduler(opts: SchedulerOptions) {
           if (cur.prevRttUs !== null) jitterUs = Math.abs(r.rttUs - cur.prevRttUs)
           cur.prevRttUs = r.rttUs
         }
-        samples.push({ time, targetId: target.id, seq, rttUs: r.rttUs, ttl: r.ttl, jitterUs, status: r.status, reporter: r.reporter })
+        writer.add({ time, targetId: target.id, seq, rttUs: r.rttUs, ttl: r.ttl, jitterUs, status: r.status, reporter: r.reporter })
       })
-      for (const smp of samples) writer.add(smp)
       updateOutage(cur, results[0]!.time, received, lastReply, results)
       opts.onRound?.({ targetId: target.id, time: results[0]!.time, due, lagMs, sent: packets, received, rttUs: results.map((x) => x.r.rttUs) })
     })
@@ -265,6 +276,7 @@ export function createScheduler(opts: SchedulerOptions) {
     for (const id of [...targets.keys()]) {
       if (!seen.has(id)) targets.delete(id) // paused or deleted: its queued slots become stale
     }
+    arm()
   }
 
   async function reload(initial = false) {
@@ -314,7 +326,6 @@ export function createScheduler(opts: SchedulerOptions) {
         }
       }
       loopReload()
-      arm()
     },
     /** Stops scheduling, waits for rounds in flight (their samples reach the writer) and outage writes. */
     async stop() {
@@ -331,9 +342,9 @@ export function createScheduler(opts: SchedulerOptions) {
       const n = Math.min(lagCount, LAG_WINDOW)
       const sorted = Array.from(lags.subarray(0, n)).sort((a, b) => a - b)
       const q = (p: number) => (n ? Math.round(sorted[Math.min(n - 1, Math.floor(p * n))]! * 10) / 10 : null)
-      const t = now()
-      while (echoWindow.length && echoWindow[0]!.t < t - 10_000) echoWindow.shift()
-      const windowEchoes = echoWindow.reduce((a, e) => a + e.n, 0)
+      const sec = Math.floor(now() / 1000)
+      let windowEchoes = 0
+      for (let i = 0; i < ECHO_WINDOW_S; i++) if (sec - echoSeconds[i]! < ECHO_WINDOW_S) windowEchoes += echoCounts[i]!
       return {
         targets: targets.size,
         rounds: stats.rounds,
@@ -342,7 +353,7 @@ export function createScheduler(opts: SchedulerOptions) {
         missedRounds: stats.missedRounds,
         inFlightRounds: limit.activeCount + limit.pendingCount,
         inFlightEchoes: pinger.inFlight(),
-        echoesPerSecond: Math.round(windowEchoes / 10),
+        echoesPerSecond: Math.round(windowEchoes / ECHO_WINDOW_S),
         lagP50Ms: q(0.5),
         lagP99Ms: q(0.99),
         lagMaxMs: n ? sorted[n - 1]! : null,
