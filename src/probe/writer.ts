@@ -69,9 +69,20 @@ export function createWriter(opts: WriterOptions) {
   const flushMs = opts.flushMs ?? 1000
   const maxBuffer = opts.maxBuffer ?? 2_000_000
   const retryMaxMs = opts.retryMaxMs ?? 5000
+  // A FIFO with a moving head: writing a batch or dropping the oldest rows only moves `head` (O(1));
+  // the array is compacted once the consumed part is large. Slicing the array instead would copy up to
+  // `maxBuffer` rows per sample once the bound is reached, exactly when the database is long gone.
   let buffer: Sample[] = []
-  const stats: WriterStats = {
-    buffered: 0,
+  let head = 0
+  const buffered = () => buffer.length - head
+  function consume(n: number) {
+    head += n
+    if (head >= 65_536 && head * 2 >= buffer.length) {
+      buffer = buffer.slice(head)
+      head = 0
+    }
+  }
+  const stats: Omit<WriterStats, 'buffered'> = {
     written: 0,
     batches: 0,
     failures: 0,
@@ -86,23 +97,23 @@ export function createWriter(opts: WriterOptions) {
   let stopped = false
 
   async function writeOnce(): Promise<boolean> {
-    const batch = buffer.slice(0, batchRows)
+    const batch = buffer.slice(head, head + batchRows)
     if (batch.length === 0) return true
     const t0 = performance.now()
     try {
       await insertSamples(sql, batch)
-      buffer = buffer.slice(batch.length)
+      consume(batch.length)
       stats.written += batch.length
       stats.batches++
       stats.lastFlushMs = Math.round(performance.now() - t0)
-      if (stats.retrying) log.info({ buffered: buffer.length }, 'database writes recovered')
+      if (stats.retrying) log.info({ buffered: buffered() }, 'database writes recovered')
       stats.retrying = false
       backoffMs = 0
       return true
     } catch (err) {
       stats.failures++
       stats.lastError = err instanceof Error ? err.message : String(err)
-      if (!stats.retrying) log.error({ err: stats.lastError, buffered: buffer.length }, 'cannot write samples; buffering and retrying')
+      if (!stats.retrying) log.error({ err: stats.lastError, buffered: buffered() }, 'cannot write samples; buffering and retrying')
       stats.retrying = true
       backoffMs = Math.min(retryMaxMs, Math.max(100, backoffMs * 2))
       return false
@@ -111,15 +122,15 @@ export function createWriter(opts: WriterOptions) {
 
   /** Writes until the buffer is empty or a write fails. */
   async function drain() {
-    while (buffer.length > 0) if (!(await writeOnce())) return
+    while (buffered() > 0) if (!(await writeOnce())) return
   }
 
   function kick() {
     if (writing) return
     writing = drain().finally(() => {
       writing = null
-      stats.buffered = buffer.length
-      if (buffer.length >= batchRows && !stats.retrying) kick()
+      // Rows added while the last write was finishing would otherwise wait for the timer.
+      if (buffered() >= batchRows && !stats.retrying) kick()
     })
   }
 
@@ -136,25 +147,24 @@ export function createWriter(opts: WriterOptions) {
   return {
     add(s: Sample) {
       buffer.push(s)
-      if (buffer.length > maxBuffer) {
+      if (buffered() > maxBuffer) {
         // Over the bound: keep the newest, count what is given up, and say so every time.
-        const over = buffer.length - maxBuffer
-        buffer = buffer.slice(over)
+        const over = buffered() - maxBuffer
+        consume(over)
         stats.dropped += over
         log.error({ dropped: stats.dropped, maxBuffer }, 'sample buffer full: oldest samples dropped')
       }
-      stats.buffered = buffer.length
-      if (buffer.length >= batchRows && !stats.retrying) kick()
+      if (buffered() >= batchRows && !stats.retrying) kick()
     },
     /** Writes everything buffered, retrying until `deadlineMs` passes; returns rows left unwritten. */
     async flush(deadlineMs = 30_000): Promise<number> {
       const end = Date.now() + deadlineMs
       for (;;) {
         if (writing) await writing
-        if (buffer.length === 0) return 0
-        if (Date.now() >= end) return buffer.length
+        if (buffered() === 0) return 0
+        if (Date.now() >= end) return buffered()
         await drain()
-        if (buffer.length > 0 && stats.retrying) await new Promise((r) => setTimeout(r, Math.min(backoffMs, end - Date.now())))
+        if (buffered() > 0 && stats.retrying) await new Promise((r) => setTimeout(r, Math.min(backoffMs, end - Date.now())))
       }
     },
     /** Stops the timer and flushes; rows that still cannot be written are counted as dropped. */
@@ -168,7 +178,7 @@ export function createWriter(opts: WriterOptions) {
       }
       return left
     },
-    stats: (): WriterStats => ({ ...stats, buffered: buffer.length }),
+    stats: (): WriterStats => ({ ...stats, buffered: buffered() }),
   }
 }
 
