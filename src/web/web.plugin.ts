@@ -15,7 +15,7 @@ import { fleetRoutes } from './fleet.routes.js'
 // first path segments, and only for GETs that accept HTML: nothing here can shadow an API route
 // (those are matched first anyway) or turn an API 404 into a page.
 
-/** First path segments of the dashboard's client-side routes (web/src/app/routes.ts), plus `/`. */
+/** First path segments of the dashboard's client-side routes (web/src/app/app.tsx), plus `/`. */
 export const SPA_ROOTS = ['login', 'target', 'add', 'admin'] as const
 
 export interface WebPluginOptions {

@@ -1,6 +1,18 @@
 import { type ReactNode, useEffect, useRef } from 'react'
 
-// A modal confirmation on the native <dialog>: focus moves into it and back, Escape cancels.
+// Modals on the native <dialog>: focus moves into it and back, Escape cancels.
+
+/** Opens and closes a <dialog> as a modal with `open`. */
+function useModal(open: boolean) {
+  const ref = useRef<HTMLDialogElement>(null)
+  useEffect(() => {
+    const d = ref.current
+    if (!d) return
+    if (open && !d.open) d.showModal()
+    if (!open && d.open) d.close()
+  }, [open])
+  return ref
+}
 
 export function ConfirmDialog(props: {
   open: boolean
@@ -12,13 +24,7 @@ export function ConfirmDialog(props: {
   onConfirm: () => void
   onCancel: () => void
 }) {
-  const ref = useRef<HTMLDialogElement>(null)
-  useEffect(() => {
-    const d = ref.current
-    if (!d) return
-    if (props.open && !d.open) d.showModal()
-    if (!props.open && d.open) d.close()
-  }, [props.open])
+  const ref = useModal(props.open)
   return (
     <dialog ref={ref} className="dialog" aria-labelledby="confirm-title" onCancel={(e) => (e.preventDefault(), props.onCancel())}>
       <h2 id="confirm-title">{props.title}</h2>
@@ -37,13 +43,7 @@ export function ConfirmDialog(props: {
 
 /** A modal holding a form (edit target). */
 export function FormDialog(props: { open: boolean; title: string; children: ReactNode; onClose: () => void }) {
-  const ref = useRef<HTMLDialogElement>(null)
-  useEffect(() => {
-    const d = ref.current
-    if (!d) return
-    if (props.open && !d.open) d.showModal()
-    if (!props.open && d.open) d.close()
-  }, [props.open])
+  const ref = useModal(props.open)
   return (
     <dialog ref={ref} className="dialog dialog-wide" aria-labelledby="form-dialog-title" onCancel={(e) => (e.preventDefault(), props.onClose())}>
       <h2 id="form-dialog-title">{props.title}</h2>

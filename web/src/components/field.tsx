@@ -1,6 +1,13 @@
 import { type InputHTMLAttributes, type ReactNode, useId } from 'react'
 
-// A labelled input with its error (from the API's 422 `detail[].loc`) announced and linked.
+// A labelled control with its error (from the API's 422 `detail[].loc`) announced and linked: an
+// <input> by default, or whatever `children` renders with the given id and ARIA attributes.
+
+interface ControlProps {
+  id: string
+  'aria-invalid': true | undefined
+  'aria-describedby': string | undefined
+}
 
 export function Field({
   label,
@@ -8,13 +15,17 @@ export function Field({
   hint,
   children,
   ...input
-}: { label: string; error?: string | undefined; hint?: ReactNode; children?: ReactNode } & InputHTMLAttributes<HTMLInputElement>) {
+}: { label: string; error?: string | undefined; hint?: ReactNode; children?: (control: ControlProps) => ReactNode } & Omit<InputHTMLAttributes<HTMLInputElement>, 'children'>) {
   const id = useId()
-  const describedBy = [error ? `${id}-error` : '', hint ? `${id}-hint` : ''].filter(Boolean).join(' ') || undefined
+  const control: ControlProps = {
+    id,
+    'aria-invalid': error ? true : undefined,
+    'aria-describedby': [error ? `${id}-error` : '', hint ? `${id}-hint` : ''].filter(Boolean).join(' ') || undefined,
+  }
   return (
     <div className={`field${error ? ' field-invalid' : ''}`}>
       <label htmlFor={id}>{label}</label>
-      {children ?? <input id={id} aria-invalid={error ? true : undefined} aria-describedby={describedBy} {...input} />}
+      {children ? children(control) : <input {...control} {...input} />}
       {hint && (
         <small id={`${id}-hint`} className="hint">
           {hint}

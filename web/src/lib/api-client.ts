@@ -108,7 +108,7 @@ async function download(path: string, query?: Query): Promise<{ filename: string
 
 export const api = {
   get: <T>(path: string, query?: Query, signal?: AbortSignal) => json<T>('GET', path, { ...(query ? { query } : {}), ...(signal ? { signal } : {}) }),
-  post: <T>(path: string, body?: unknown, query?: Query) => json<T>('POST', path, { body: body ?? {}, ...(query ? { query } : {}) }),
+  post: <T>(path: string, body?: unknown) => json<T>('POST', path, { body: body ?? {} }),
   patch: <T>(path: string, body: unknown) => json<T>('PATCH', path, { body }),
   delete: <T>(path: string) => json<T>('DELETE', path),
   download,

@@ -2,8 +2,6 @@ import type { FleetStatus } from '../../components/status-badge'
 import { type LiveFigures, targetStatus } from '../../lib/status'
 import type { FleetSummaryOut, TargetOut } from './api/fleet'
 
-export type { LiveFigures }
-
 // The fleet table's rows: the target list, the last-hour summary and the live stream merged, then
 // filtered and sorted. Pure functions, so 1,000 rows cost a few milliseconds a second.
 

@@ -1,4 +1,4 @@
-import type { apiTokenOut, userOut } from '@server/auth/auth.schema.js'
+import type { apiTokenOut, messageOut, tokenCreateBody, userCreateBody, userOut, userUpdateBody } from '@server/auth/auth.schema.js'
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import type { z } from 'zod'
 import { api } from '../../../lib/api-client'
@@ -7,13 +7,13 @@ export type User = z.infer<typeof userOut>
 export type ApiToken = z.infer<typeof apiTokenOut>
 export type NewApiToken = ApiToken & { token: string }
 
-export const useUsers = (enabled: boolean) => useQuery({ queryKey: ['users'], queryFn: () => api.get<User[]>('/users'), enabled })
+export const useUsers = () => useQuery({ queryKey: ['users'], queryFn: () => api.get<User[]>('/users') })
 export const useTokens = () => useQuery({ queryKey: ['tokens'], queryFn: () => api.get<ApiToken[]>('/tokens') })
 
 export function useCreateUser() {
   const qc = useQueryClient()
   return useMutation({
-    mutationFn: (body: { username: string; password: string; role: 'admin' | 'viewer' }) => api.post<User>('/users', body),
+    mutationFn: (body: z.input<typeof userCreateBody>) => api.post<User>('/users', body),
     onSuccess: () => qc.invalidateQueries({ queryKey: ['users'] }),
   })
 }
@@ -21,7 +21,7 @@ export function useCreateUser() {
 export function useUpdateUser() {
   const qc = useQueryClient()
   return useMutation({
-    mutationFn: ({ id, ...body }: { id: number; role?: 'admin' | 'viewer'; disabled?: boolean; password?: string }) => api.patch<User>(`/users/${id}`, body),
+    mutationFn: ({ id, ...body }: { id: number } & z.input<typeof userUpdateBody>) => api.patch<User>(`/users/${id}`, body),
     onSuccess: () => qc.invalidateQueries({ queryKey: ['users'] }),
   })
 }
@@ -29,7 +29,7 @@ export function useUpdateUser() {
 export function useCreateToken() {
   const qc = useQueryClient()
   return useMutation({
-    mutationFn: (body: { name: string; expires_in_days?: number }) => api.post<NewApiToken>('/tokens', body),
+    mutationFn: (body: z.input<typeof tokenCreateBody>) => api.post<NewApiToken>('/tokens', body),
     onSuccess: () => qc.invalidateQueries({ queryKey: ['tokens'] }),
   })
 }
@@ -37,7 +37,7 @@ export function useCreateToken() {
 export function useRevokeToken() {
   const qc = useQueryClient()
   return useMutation({
-    mutationFn: (id: number) => api.delete<{ message: string }>(`/tokens/${id}`),
+    mutationFn: (id: number) => api.delete<z.infer<typeof messageOut>>(`/tokens/${id}`),
     onSuccess: () => qc.invalidateQueries({ queryKey: ['tokens'] }),
   })
 }

@@ -3,19 +3,17 @@ import { ConfirmDialog } from '../../../components/confirm-dialog'
 import { ErrorMessage, Field } from '../../../components/field'
 import { formatDateTime } from '../../../lib/format'
 import { formErrors } from '../../../lib/form-errors'
-import { type ApiToken, useCreateToken, useCreateUser, useRevokeToken, useTokens, useUpdateUser, useUsers } from '../api/admin'
+import type { Me } from '../../auth/api/auth'
+import { type ApiToken, type User, useCreateToken, useCreateUser, useRevokeToken, useTokens, useUpdateUser, useUsers } from '../api/admin'
 
 /** The signed-in user, as far as this page cares. */
-interface Viewer {
-  id: number
-  role: 'admin' | 'viewer'
-}
+type Viewer = Pick<Me, 'id' | 'role'>
 
 function Users({ me }: { me: Viewer }) {
-  const users = useUsers(true)
+  const users = useUsers()
   const create = useCreateUser()
   const update = useUpdateUser()
-  const [form, setForm] = useState({ username: '', password: '', role: 'viewer' as 'admin' | 'viewer' })
+  const [form, setForm] = useState({ username: '', password: '', role: 'viewer' as User['role'] })
   const { fields, rest } = formErrors(create.error, 'username')
 
   function submit(e: FormEvent) {
@@ -45,7 +43,7 @@ function Users({ me }: { me: Viewer }) {
                   aria-label={`Role of ${u.username}`}
                   value={u.role}
                   disabled={u.id === me.id}
-                  onChange={(e) => update.mutate({ id: u.id, role: e.target.value as 'admin' | 'viewer' })}
+                  onChange={(e) => update.mutate({ id: u.id, role: e.target.value as User['role'] })}
                 >
                   <option value="viewer">viewer</option>
                   <option value="admin">admin</option>
@@ -66,13 +64,14 @@ function Users({ me }: { me: Viewer }) {
         <h3>New user</h3>
         <Field label="Username" value={form.username} onChange={(e) => setForm({ ...form, username: e.target.value })} error={fields.username} autoComplete="off" />
         <Field label="Password" type="password" value={form.password} onChange={(e) => setForm({ ...form, password: e.target.value })} error={fields.password} autoComplete="new-password" />
-        <label className="field">
-          <span>Role</span>
-          <select value={form.role} onChange={(e) => setForm({ ...form, role: e.target.value as 'admin' | 'viewer' })}>
-            <option value="viewer">viewer</option>
-            <option value="admin">admin</option>
-          </select>
-        </label>
+        <Field label="Role">
+          {(control) => (
+            <select {...control} value={form.role} onChange={(e) => setForm({ ...form, role: e.target.value as User['role'] })}>
+              <option value="viewer">viewer</option>
+              <option value="admin">admin</option>
+            </select>
+          )}
+        </Field>
         <button type="submit" className="primary" disabled={create.isPending}>
           Create user
         </button>

@@ -3,16 +3,16 @@ import { ErrorMessage } from '../../../components/field'
 import type { FleetStatus } from '../../../components/status-badge'
 import { useLiveEvent } from '../../../lib/live'
 import { Link } from '../../../lib/router'
+import { DEGRADED_LOSS_PERCENT, type LiveFigures } from '../../../lib/status'
 import { useFleetSummary, useTargets } from '../api/fleet'
-import { DEGRADED_LOSS_PERCENT } from '../../../lib/status'
-import { type FleetFilter, type LiveFigures, type Sort, type SortKey, buildRows, countByStatus, filterRows, sortRows } from '../fleet-model'
+import { type FleetFilter, type Sort, type SortKey, buildRows, countByStatus, filterRows, sortRows } from '../fleet-model'
 import { FleetTable } from './fleet-table'
 
 const STATUSES: FleetStatus[] = ['up', 'degraded', 'down', 'paused', 'unknown']
 
-/** Performance marks read by the benchmark (scripts/bench/fleet.ts). */
-export const FLEET_INTERACTIVE_MARK = 'pingscope:fleet-interactive'
-export const FLEET_READY_MARK = 'pingscope:fleet-ready'
+/** Performance marks read by the benchmark (scripts/bench/fleet.ts, which names them too). */
+const FLEET_INTERACTIVE_MARK = 'pingscope:fleet-interactive'
+const FLEET_READY_MARK = 'pingscope:fleet-ready'
 
 function markOnce(name: string, targets: number) {
   const marked = () => performance.getEntriesByName(name).length > 0

@@ -8,7 +8,7 @@ import { Sparkline } from './sparkline'
 // The fleet table stays fast at thousands of rows by rendering only the rows in view (plus a margin)
 // between two spacer rows; every row has the same height, so positions are arithmetic.
 
-export const ROW_HEIGHT = 40
+const ROW_HEIGHT = 40
 const OVERSCAN = 8
 
 const COLUMNS: { key: SortKey | null; label: string; className?: string }[] = [

@@ -1,16 +1,17 @@
 import type { EventOut } from '@server/events/events.schema.js'
 import type { InsightsOut } from '@server/insights/insights.schema.js'
 import type { LogOut } from '@server/samples/samples.schema.js'
-import type { TargetCreate, TargetOut, TargetUpdate } from '@server/targets/targets.schema.js'
+import type { TargetCreate, TargetOut, TargetUpdate, targetStatusOut } from '@server/targets/targets.schema.js'
 import type { TracerouteOut } from '@server/traceroute/traceroute.schema.js'
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
+import type { z } from 'zod'
 import { api } from '../../../lib/api-client'
 
 export type { EventOut, InsightsOut, LogOut, TargetOut, TracerouteOut }
 /** What the forms send: the create body before the API applies its defaults. */
 export type TargetInput = Partial<TargetCreate> & { ip: string }
 export type TargetPatch = Partial<{ [K in keyof TargetUpdate]: TargetUpdate[K] | null }>
-export type StatusMessage = { message: string; id: number }
+export type StatusMessage = z.infer<typeof targetStatusOut>
 
 export const RANGES = [
   { key: '15m', label: '15 m', minutes: 15 },

@@ -1,5 +1,6 @@
 import { useQueryClient } from '@tanstack/react-query'
-import { type FormEvent, useId, useState } from 'react'
+import { type FormEvent, useState } from 'react'
+import { Field } from '../../../components/field'
 import { ApiError } from '../../../lib/api-client'
 import { Link } from '../../../lib/router'
 import { type StatusMessage, type TargetInput, createTarget } from '../api/targets'
@@ -23,7 +24,6 @@ function parseLine(line: string): TargetInput {
 
 function ImportTargets({ isAdmin }: { isAdmin: boolean }) {
   const qc = useQueryClient()
-  const textId = useId()
   const [text, setText] = useState('')
   const [frequency, setFrequency] = useState('60')
   const [results, setResults] = useState<ImportResult[]>([])
@@ -63,17 +63,18 @@ function ImportTargets({ isAdmin }: { isAdmin: boolean }) {
     <section className="card" aria-labelledby="import-title">
       <h2 id="import-title">Import targets</h2>
       <form onSubmit={submit}>
-        <div className="field">
-          <label htmlFor={textId}>One target per line: address, name, tags</label>
-          <textarea
-            id={textId}
-            rows={8}
-            className="mono"
-            placeholder={'192.0.2.10, edge-1, core paris\n2001:db8::20, edge-2\n# comment lines are skipped'}
-            value={text}
-            onChange={(e) => setText(e.target.value)}
-          />
-        </div>
+        <Field label="One target per line: address, name, tags">
+          {(control) => (
+            <textarea
+              {...control}
+              rows={8}
+              className="mono"
+              placeholder={'192.0.2.10, edge-1, core paris\n2001:db8::20, edge-2\n# comment lines are skipped'}
+              value={text}
+              onChange={(e) => setText(e.target.value)}
+            />
+          )}
+        </Field>
         <label className="inline">
           Interval (s) <input type="number" min={1} max={3600} value={frequency} onChange={(e) => setFrequency(e.target.value)} />
         </label>

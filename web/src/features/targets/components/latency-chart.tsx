@@ -11,7 +11,8 @@ import type { InsightsOut, TracerouteOut } from '../api/targets'
 
 interface Props {
   insights: InsightsOut
-  traceroutes: TracerouteOut[]
+  /** Undefined while loading: a stable value, so the charts are not rebuilt on every render meanwhile. */
+  traceroutes: TracerouteOut[] | undefined
   onZoom: (fromMs: number, toMs: number) => void
 }
 
@@ -75,7 +76,7 @@ export function LatencyChart({ insights, traceroutes, onZoom }: Props) {
     const end = sec(insights.window_end)
     const now = Date.now() / 1000
     const outages = insights.outages.items.map((o) => [sec(o.started_at), o.ended_at ? sec(o.ended_at) : now] as const)
-    const changes = traceroutes.filter((t) => t.path_changed).map((t) => sec(t.started_at)).filter((t) => t >= start && t <= end)
+    const changes = (traceroutes ?? []).filter((t) => t.path_changed).map((t) => sec(t.started_at)).filter((t) => t >= start && t <= end)
 
     const shadeOutages = (u: uPlot) => {
       const { ctx, bbox } = u

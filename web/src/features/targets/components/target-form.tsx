@@ -1,4 +1,4 @@
-import { type FormEvent, useEffect, useId, useRef, useState } from 'react'
+import { type FormEvent, useEffect, useRef, useState } from 'react'
 import { ErrorMessage, Field } from '../../../components/field'
 import { formErrors } from '../../../lib/form-errors'
 import type { TargetInput, TargetOut, TargetPatch } from '../api/targets'
@@ -59,7 +59,6 @@ export function TargetForm(props: {
   const [error, setError] = useState<unknown>(null)
   const [busy, setBusy] = useState(false)
   const form = useRef<HTMLFormElement>(null)
-  const notesId = useId()
   const { fields, rest } = formErrors(error, 'ip')
 
   useEffect(() => {
@@ -95,15 +94,9 @@ export function TargetForm(props: {
         <Field label="Timeout (ms)" name="timeout_ms" type="number" min={100} max={10000} value={v.timeout_ms} onChange={set('timeout_ms')} error={fields.timeout_ms} />
         <Field label="URL" name="url" type="url" value={v.url} onChange={set('url')} error={fields.url} />
       </div>
-      <div className={`field${fields.notes ? ' field-invalid' : ''}`}>
-        <label htmlFor={notesId}>Notes</label>
-        <textarea id={notesId} name="notes" rows={2} value={v.notes} onChange={set('notes')} aria-invalid={fields.notes ? true : undefined} />
-        {fields.notes && (
-          <small className="field-error" role="alert">
-            {fields.notes}
-          </small>
-        )}
-      </div>
+      <Field label="Notes" error={fields.notes}>
+        {(control) => <textarea {...control} name="notes" rows={2} value={v.notes} onChange={set('notes')} />}
+      </Field>
       <label className="checkbox">
         <input type="checkbox" name="badge_public" checked={v.badge_public} onChange={(e) => setV((old) => ({ ...old, badge_public: e.target.checked }))} /> Public status badge
       </label>

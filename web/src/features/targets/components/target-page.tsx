@@ -6,7 +6,7 @@ import { ApiError } from '../../../lib/api-client'
 import { formatDateTime, formatInterval, formatMs, formatTime } from '../../../lib/format'
 import { useLiveEvent } from '../../../lib/live'
 import { Link, navigate } from '../../../lib/router'
-import { targetStatus } from '../../../lib/status'
+import { type LiveFigures, targetStatus } from '../../../lib/status'
 import { RANGES, type Range, exportCsv, useInsights, useTarget, useTargetAction, useTraceroutes, useUpdateTarget } from '../api/targets'
 import { EventsList } from './events-list'
 import { LatencyChart } from './latency-chart'
@@ -22,9 +22,9 @@ export function TargetPage({ id, isAdmin }: { id: number; isAdmin: boolean }) {
   const traceroutes = useTraceroutes(id)
   const action = useTargetAction(id)
   const update = useUpdateTarget(id)
-  const [confirm, setConfirm] = useState<'delete' | null>(null)
+  const [deleting, setDeleting] = useState(false)
   const [editing, setEditing] = useState(false)
-  const [live, setLive] = useState<{ rttMs: number | null; loss: number; time: string } | undefined>()
+  const [live, setLive] = useState<LiveFigures | undefined>()
   const [exportMsg, setExportMsg] = useState<{ ok: boolean; text: string } | null>(null)
 
   useLiveEvent((e) => {
@@ -105,7 +105,7 @@ export function TargetPage({ id, isAdmin }: { id: number; isAdmin: boolean }) {
                 Resume
               </button>
             )}
-            <button type="button" className="danger" onClick={() => setConfirm('delete')}>
+            <button type="button" className="danger" onClick={() => setDeleting(true)}>
               Delete
             </button>
           </>
@@ -148,7 +148,7 @@ export function TargetPage({ id, isAdmin }: { id: number; isAdmin: boolean }) {
       {insights.data && (
         <>
           <StatCards i={insights.data} />
-          <LatencyChart insights={insights.data} traceroutes={traceroutes.data ?? []} onZoom={(from, to) => setRange({ from, to })} />
+          <LatencyChart insights={insights.data} traceroutes={traceroutes.data} onZoom={(from, to) => setRange({ from, to })} />
         </>
       )}
 
@@ -162,13 +162,13 @@ export function TargetPage({ id, isAdmin }: { id: number; isAdmin: boolean }) {
         <TargetForm target={t} submitLabel="Save" onCancel={() => setEditing(false)} onSubmit={async (body) => (await update.mutateAsync(body), setEditing(false))} />
       </FormDialog>
       <ConfirmDialog
-        open={confirm === 'delete'}
+        open={deleting}
         title={`Delete ${t.name ?? t.ip}?`}
         confirmLabel="Delete target"
         danger
         busy={action.isPending}
-        onCancel={() => setConfirm(null)}
-        onConfirm={() => action.mutate('delete', { onSuccess: () => navigate('/'), onError: () => setConfirm(null) })}
+        onCancel={() => setDeleting(false)}
+        onConfirm={() => action.mutate('delete', { onSuccess: () => navigate('/'), onError: () => setDeleting(false) })}
       >
         <p>Its samples, outages and traceroutes are removed. Its events stay as the audit trail. This cannot be undone.</p>
       </ConfirmDialog>
