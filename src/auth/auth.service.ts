@@ -5,6 +5,7 @@ import type { tokenCreateBody, userCreateBody, userUpdateBody } from './auth.sch
 import { hashPassword, verifyPassword } from './passwords.js'
 import { type ApiToken, TOKEN_PREFIX, createToken, findTokenStatus, findUserByToken, listTokens, revokeToken } from './tokens.repo.js'
 import { type Role, type User, createUser, findUserById, findUserByUsername, updateUser } from './users.repo.js'
+import { isoOrNull } from '../lib/format.js'
 
 // Authentication and account rules shared by the API (auth.plugin, auth.routes) and the CLI: who a
 // bearer credential belongs to, password login, the admin gate, and user/token management.
@@ -120,7 +121,6 @@ export async function revokeVisibleToken(sql: Sql, user: AuthUser, id: number): 
   if (!ok) throw new AppError(404, 'Token not found')
 }
 
-const iso = (d: Date | null) => (d ? d.toISOString() : null)
 
 export const userJson = (u: User) => ({
   id: u.id,
@@ -137,7 +137,7 @@ export const tokenJson = (t: ApiToken) => ({
   name: t.name,
   prefix: t.prefix,
   created_at: t.createdAt.toISOString(),
-  last_used_at: iso(t.lastUsedAt),
-  expires_at: iso(t.expiresAt),
-  revoked_at: iso(t.revokedAt),
+  last_used_at: isoOrNull(t.lastUsedAt),
+  expires_at: isoOrNull(t.expiresAt),
+  revoked_at: isoOrNull(t.revokedAt),
 })

@@ -7,6 +7,7 @@ import { meanOpinionScore } from './insights.mos.js'
 import { type BucketStats, type OutageRow, RAW_PERCENTILES, listOutages, outagesInWindow, rawBuckets, tierBuckets } from './insights.repo.js'
 import type { InsightsOut, InsightsQuery, OutageOut, TimelineBucketOut } from './insights.schema.js'
 import { alignWindow, chooseBucketSeconds, chooseTier } from './insights.tiers.js'
+import { usToMs } from '../lib/format.js'
 
 // Insights of one target over a window: pick the tier, read its buckets, then derive the summary and
 // the gap-filled timeline here. On raw samples the percentiles are exact (percentile_cont, as the
@@ -21,7 +22,6 @@ export interface InsightsContext {
 const OUTAGE_ITEMS = 100
 const DEFAULT_WINDOW_MINUTES = 60
 
-const toMs = (us: number | null) => (us === null ? null : Math.round(us) / 1000)
 
 function sumBuckets(rows: BucketStats[]): BucketStats {
   const total: BucketStats = {
@@ -56,14 +56,14 @@ function percentileUs(b: BucketStats, p: (typeof RAW_PERCENTILES)[number]): numb
 
 function timelineBucket(b: BucketStats, withHistogram: boolean): Omit<TimelineBucketOut, 'bucket'> {
   return {
-    avg_latency_ms: b.received > 0 ? toMs(b.rttSum / b.received) : null,
-    min_latency_ms: toMs(b.rttMin),
-    max_latency_ms: toMs(b.rttMax),
+    avg_latency_ms: b.received > 0 ? usToMs(b.rttSum / b.received) : null,
+    min_latency_ms: usToMs(b.rttMin),
+    max_latency_ms: usToMs(b.rttMax),
     loss_rate: b.sent > 0 ? (b.sent - b.received) / b.sent : null,
     sample_count: b.sent,
-    p5_latency_ms: toMs(percentileUs(b, 0.05)),
-    p50_latency_ms: toMs(percentileUs(b, 0.5)),
-    p95_latency_ms: toMs(percentileUs(b, 0.95)),
+    p5_latency_ms: usToMs(percentileUs(b, 0.05)),
+    p50_latency_ms: usToMs(percentileUs(b, 0.5)),
+    p95_latency_ms: usToMs(percentileUs(b, 0.95)),
     ...(withHistogram ? { histogram: b.hist ?? new Array<number>(HISTOGRAM_BINS).fill(0) } : {}),
   }
 }
@@ -126,8 +126,8 @@ export async function getInsights(sql: Queryable, targetId: number, q: InsightsQ
 
   const lossCount = total.sent - total.received
   const lossPercent = total.sent > 0 ? (lossCount / total.sent) * 100 : null
-  const latencyAvg = total.received > 0 ? toMs(total.rttSum / total.received) : null
-  const jitter = total.jitterCount > 0 ? toMs(total.jitterSum / total.jitterCount) : null
+  const latencyAvg = total.received > 0 ? usToMs(total.rttSum / total.received) : null
+  const jitter = total.jitterCount > 0 ? usToMs(total.jitterSum / total.jitterCount) : null
   const hops = hopRange(buckets)
 
   return {
@@ -144,11 +144,11 @@ export async function getInsights(sql: Queryable, targetId: number, q: InsightsQ
     uptime_percent: lossPercent === null ? null : 100 - lossPercent,
     loss_percent: lossPercent,
     latency_avg_ms: latencyAvg,
-    latency_min_ms: toMs(total.rttMin),
-    latency_max_ms: toMs(total.rttMax),
-    latency_p50_ms: toMs(percentileUs(total, 0.5)),
-    latency_p95_ms: toMs(percentileUs(total, 0.95)),
-    latency_p99_ms: toMs(percentileUs(total, 0.99)),
+    latency_min_ms: usToMs(total.rttMin),
+    latency_max_ms: usToMs(total.rttMax),
+    latency_p50_ms: usToMs(percentileUs(total, 0.5)),
+    latency_p95_ms: usToMs(percentileUs(total, 0.95)),
+    latency_p99_ms: usToMs(percentileUs(total, 0.99)),
     percentile_max_relative_error: tier.name === 'raw' ? 0 : HISTOGRAM_MAX_RELATIVE_ERROR,
     jitter_ms: jitter,
     mos: lossPercent === null ? null : meanOpinionScore({ latencyMs: latencyAvg, jitterMs: jitter, lossPercent }),

@@ -5,6 +5,7 @@ import { AppError, notFound } from '../errors.js'
 import { recordEvent } from '../events/events.repo.js'
 import type { TargetCreate, TargetOut, TargetUpdate } from './targets.schema.js'
 import { type TargetListed, type TargetRow, findTarget, listTargets } from './targets.repo.js'
+import { isoOrNull } from '../lib/format.js'
 
 // Target rules shared by the API, the CLI and the web UI: validation beyond the schema, address
 // normalisation, events with the acting user. Each change is one transaction with its event.
@@ -61,7 +62,6 @@ async function addEvent(sql: Queryable, targetId: number, type: string, message:
   await recordEvent(sql, { targetId, type, message, actor, data })
 }
 
-const iso = (d: Date | null) => (d ? d.toISOString() : null)
 
 export function targetJson(t: TargetListed): TargetOut {
   return {
@@ -80,7 +80,7 @@ export function targetJson(t: TargetListed): TargetOut {
     updated_at: t.updatedAt.toISOString(),
     state: t.state,
     last_sample: t.lastTime ? { time: t.lastTime.toISOString(), latency_ms: t.lastRttUs === null ? null : t.lastRttUs / 1000, packet_loss: t.lastRttUs === null } : null,
-    last_reply_at: iso(t.lastReplyAt),
+    last_reply_at: isoOrNull(t.lastReplyAt),
   }
 }
 

@@ -6,6 +6,7 @@ import { createTracerouteRunner } from './runner.js'
 import type { TracerouteRow } from './traceroute.repo.js'
 import { type TracerouteOut, tracerouteHistoryQuery, tracerouteOut, tracerouteRunQuery } from './traceroute.schema.js'
 import { createTracerouteService } from './traceroute.service.js'
+import { isoOrNull } from '../lib/format.js'
 
 export interface TracerouteRoutesOptions {
   sql: Sql
@@ -21,7 +22,7 @@ export function tracerouteJson(r: TracerouteRow): TracerouteOut {
     target_id: r.targetId,
     target_ip: r.targetIp,
     started_at: r.startedAt.toISOString(),
-    finished_at: r.finishedAt ? r.finishedAt.toISOString() : null,
+    finished_at: isoOrNull(r.finishedAt),
     duration_ms: r.durationMs,
     max_hops: r.maxHops,
     hop_count: r.hopCount,

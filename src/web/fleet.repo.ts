@@ -1,6 +1,7 @@
 import type { Queryable } from '../db/open.js'
 import { HISTOGRAM_COLUMNS, estimatePercentile, histogramFromRow } from '../insights/histogram.js'
 import type { FleetSummaryOut, FleetTargetSummaryOut } from './fleet.schema.js'
+import { usToMs } from '../lib/format.js'
 
 // Last-hour figures of every target in one query over the 1-minute tier (real-time: the newest,
 // not yet materialised minutes come from raw samples). Grouping sets give, in one scan, one row per
@@ -17,7 +18,6 @@ interface Row extends Record<string, unknown> {
   rttSum: number
 }
 
-const toMs = (us: number) => Math.round(us) / 1000
 
 export async function fleetSummary(
   sql: Queryable,
@@ -51,20 +51,20 @@ export async function fleetSummary(
         sent: r.sent,
         received: r.received,
         loss_percent: r.sent > 0 ? ((r.sent - r.received) / r.sent) * 100 : null,
-        avg_latency_ms: r.received > 0 ? toMs(r.rttSum / r.received) : null,
+        avg_latency_ms: r.received > 0 ? usToMs(r.rttSum / r.received) : null,
         p95_latency_ms: null,
         spark_latency_ms: new Array<number | null>(buckets).fill(null),
         spark_loss: new Array<number | null>(buckets).fill(null),
       }
       const p95 = estimatePercentile(histogramFromRow(r), 0.95)
-      cur.p95_latency_ms = p95 === null ? null : toMs(p95)
+      cur.p95_latency_ms = usToMs(p95)
       if (cur.sent > 0) out.push(cur)
       continue
     }
     if (!cur || cur.target_id !== r.targetId) continue
     const i = Math.floor((r.b.getTime() - start.getTime()) / stepMs)
     if (i < 0 || i >= buckets || r.sent === 0) continue
-    cur.spark_latency_ms[i] = r.received > 0 ? toMs(r.rttSum / r.received) : null
+    cur.spark_latency_ms[i] = r.received > 0 ? usToMs(r.rttSum / r.received) : null
     cur.spark_loss[i] = (r.sent - r.received) / r.sent
   }
   return { window_start: start.toISOString(), window_end: end.toISOString(), bucket_seconds: opts.bucketS, targets: out }
