@@ -2,25 +2,7 @@
 // keeps the latest per-target figures (also read by /metrics) and sends subscribers one batched
 // `samples` message a second instead of one message per round, plus state changes as they happen.
 
-export interface LiveTargetFigures {
-  targetId: number
-  time: string
-  /** Median RTT of the last round, ms (null: nothing came back). */
-  rttMs: number | null
-  /** Loss of the last round, 0..1. */
-  loss: number
-  sent: number
-  received: number
-  /** Rounds and echoes since start, for counters. */
-  rounds: number
-  echoesSent: number
-  echoesReceived: number
-}
-
-export type LiveEvent =
-  | { type: 'samples'; items: Omit<LiveTargetFigures, 'rounds' | 'echoesSent' | 'echoesReceived'>[] }
-  | { type: 'outage'; target_id: number; state: 'open' | 'closed'; time: string; cause?: string }
-  | { type: 'targets'; reason: string }
+import type { LiveEvent, LiveTargetFigures } from './live.types.js'
 
 export interface RoundReport {
   targetId: number

@@ -1,16 +1,12 @@
 import { useQueryClient } from '@tanstack/react-query'
 import { type ReactNode, createContext, useContext, useEffect, useRef, useState } from 'react'
+import type { LiveEvent } from '@server/live/live.types.js'
 import { api } from './api-client'
 
 // One Server-Sent Events connection to GET /live for the whole app. Components subscribe with
 // useLiveEvent; a change to the target set (from any user or process) or an outage refreshes the
 // target queries once, debounced, instead of anyone polling.
 
-/** The events of GET /live (src/live/hub.ts, LiveEvent; API_GUIDE.md "Live updates"). */
-export type LiveEvent =
-  | { type: 'samples'; items: { targetId: number; time: string; rttMs: number | null; loss: number; sent: number; received: number }[] }
-  | { type: 'outage'; target_id: number; state: 'open' | 'closed'; time: string; cause?: string }
-  | { type: 'targets'; reason: string }
 type Listener = (e: LiveEvent) => void
 export type LiveStatus = 'connecting' | 'open' | 'closed'
 

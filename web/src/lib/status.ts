@@ -1,5 +1,6 @@
 import type { TargetOut } from '@server/targets/targets.schema.js'
 import type { FleetStatus } from '../components/status-badge'
+import type { LiveTargetFigures } from '@server/live/live.types.js'
 
 // A target's status as the dashboard shows it. The API knows up / down / paused / unknown; "degraded"
 // is ours: answering, but losing echoes.
@@ -8,11 +9,7 @@ import type { FleetStatus } from '../components/status-badge'
 export const DEGRADED_LOSS_PERCENT = 1
 
 /** The last round of a target as the live stream reported it. */
-export interface LiveFigures {
-  rttMs: number | null
-  loss: number
-  time: string
-}
+export type LiveFigures = Pick<LiveTargetFigures, 'rttMs' | 'loss' | 'time'>
 
 export function targetStatus(t: TargetOut, lossPercent: number | null, live: LiveFigures | undefined): FleetStatus {
   if (!t.is_active) return 'paused'
