@@ -1,4 +1,4 @@
-import type { Sql } from '../db/open.js'
+import type { Queryable, Sql } from '../db/open.js'
 import { recordEvent } from '../events/events.repo.js'
 
 export interface OpenOutage {
@@ -55,4 +55,43 @@ export async function closeOutage(sql: Sql, o: { targetId: number; endedAt: Date
       data: { outage_id: row.id, duration_s: seconds, lost_rounds: o.lostRounds },
     })
   })
+}
+
+export interface OutageRow {
+  id: string // bigserial: int8 comes back as text
+  targetId: number
+  startedAt: Date
+  endedAt: Date | null
+  lostRounds: number
+  cause: string | null
+}
+
+/**
+ * Outages overlapping [start, end): how many, the downtime inside the window (an open one counts up to
+ * now), and the newest `limit` of them.
+ */
+export async function outagesInWindow(
+  sql: Queryable,
+  r: { targetId: number; start: Date; end: Date; now: Date; limit: number },
+): Promise<{ count: number; downtimeS: number; items: OutageRow[] }> {
+  const rows = await sql<(OutageRow & { total: number; downtimeS: number })[]>`
+    select id, target_id, started_at, ended_at, lost_rounds, cause,
+      count(*) over ()::int as total,
+      sum(greatest(0, extract(epoch from
+        least(coalesce(ended_at, ${r.now}), ${r.end}::timestamptz) - greatest(started_at, ${r.start}::timestamptz)
+      ))) over ()::float8 as downtime_s
+    from outages
+    where target_id = ${r.targetId} and started_at < ${r.end} and (ended_at is null or ended_at > ${r.start})
+    order by started_at desc
+    limit ${r.limit}`
+  return { count: rows[0]?.total ?? 0, downtimeS: rows[0]?.downtimeS ?? 0, items: rows }
+}
+
+/** A target's outages, newest first. */
+export async function listOutages(sql: Queryable, targetId: number, limit: number): Promise<OutageRow[]> {
+  return sql<OutageRow[]>`
+    select id, target_id, started_at, ended_at, lost_rounds, cause
+    from outages where target_id = ${targetId}
+    order by started_at desc, id desc
+    limit ${limit}`
 }

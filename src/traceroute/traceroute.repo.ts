@@ -1,17 +1,8 @@
 import type { Queryable as Sql } from '../db/open.js'
-import { recordEvent } from '../events/events.repo.js'
+import type { TracerouteHop } from './parse.js'
 
 // Hops are stored with snake_case keys (as the API shows them); postgres.camel turns them into camelCase
 // on the way back, like column names.
-
-export interface StoredHop {
-  hop: number
-  host: string | null
-  ip: string | null
-  rttMs: number | null
-  isTimeout: boolean
-  raw: string
-}
 
 export interface TracerouteRow {
   id: number
@@ -21,7 +12,7 @@ export interface TracerouteRow {
   finishedAt: Date | null
   durationMs: number | null
   maxHops: number
-  hops: StoredHop[]
+  hops: TracerouteHop[]
   hopCount: number
   reached: boolean
   pathHash: string | null
@@ -35,14 +26,14 @@ export interface NewTraceroute {
   finishedAt: Date
   durationMs: number
   maxHops: number
-  hops: StoredHop[]
+  hops: TracerouteHop[]
   hopCount: number
   reached: boolean
   pathHash: string
   actor: string
 }
 
-const toJsonHops = (hops: StoredHop[]) =>
+const toJsonHops = (hops: TracerouteHop[]) =>
   hops.map((h) => ({ hop: h.hop, host: h.host, ip: h.ip, rtt_ms: h.rttMs, is_timeout: h.isTimeout, raw: h.raw }))
 
 /**
@@ -54,8 +45,8 @@ export async function lockTargetForTraceroute(tx: Sql, targetId: number): Promis
   return rows.length > 0
 }
 
-export async function findLatestTraceroute(sql: Sql, targetId: number): Promise<{ id: number; pathHash: string | null; hops: StoredHop[] } | null> {
-  const [row] = await sql<{ id: string; pathHash: string | null; hops: StoredHop[] }[]>`
+export async function findLatestTraceroute(sql: Sql, targetId: number): Promise<{ id: number; pathHash: string | null; hops: TracerouteHop[] } | null> {
+  const [row] = await sql<{ id: string; pathHash: string | null; hops: TracerouteHop[] }[]>`
     select id, path_hash, hops from traceroutes where target_id = ${targetId} order by id desc limit 1`
   return row ? { ...row, id: Number(row.id) } : null
 }
@@ -67,13 +58,6 @@ export async function insertTraceroute(sql: Sql, t: NewTraceroute): Promise<numb
             ${t.hopCount}, ${t.reached}, ${t.pathHash}, ${t.actor})
     returning id`
   return Number(row!.id)
-}
-
-export async function insertPathChangeEvent(
-  sql: Sql,
-  e: { targetId: number; message: string; actor: string; data: Record<string, unknown> },
-): Promise<void> {
-  await recordEvent(sql, { ...e, type: 'path_change' })
 }
 
 /**

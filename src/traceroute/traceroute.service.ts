@@ -1,13 +1,13 @@
 import pLimit from 'p-limit'
 import type { Sql } from '../db/open.js'
 import { AppError, notFound } from '../errors.js'
+import { recordEvent } from '../events/events.repo.js'
 import { requireTarget } from '../targets/targets.service.js'
 import { parseTraceroute, summarisePath } from './parse.js'
 import { TracerouteError, type TracerouteRunner } from './runner.js'
 import {
   type TracerouteRow,
   findLatestTraceroute,
-  insertPathChangeEvent,
   insertTraceroute,
   listTraceroutes,
   lockTargetForTraceroute,
@@ -105,8 +105,9 @@ export function createTracerouteService(deps: TracerouteServiceDeps): Traceroute
       if (previous?.pathHash && previous.pathHash !== summary.pathHash) {
         const oldPath = previous.hops.map((h) => h.ip)
         const newPath = parsed.hops.map((h) => h.ip)
-        await insertPathChangeEvent(tx, {
+        await recordEvent(tx, {
           targetId,
+          type: 'path_change',
           actor,
           message: `Path to ${target.address} changed: ${describe(oldPath)} → ${describe(newPath)}`,
           data: {
