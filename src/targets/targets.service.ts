@@ -113,31 +113,36 @@ export async function createTarget(
   })
 }
 
+/** The columns a PATCH may change, as stored. */
+const editable = (t: TargetRow) => ({
+  interval_s: t.intervalS,
+  url: t.url,
+  notes: t.notes,
+  name: t.name,
+  tags: t.tags,
+  packets: t.packets,
+  timeout_ms: t.timeoutMs,
+  badge_public: t.badgePublic,
+})
+
 export async function updateTarget(sql: Sql, id: number, input: TargetUpdate, actor: string): Promise<void> {
   await sql.begin(async (tx) => {
-    const before = await requireTarget(tx, id)
-    const next = {
-      interval_s: input.frequency ?? before.intervalS, // null leaves it unchanged (predecessor)
-      url: input.url !== undefined ? input.url : before.url,
-      notes: input.notes !== undefined ? input.notes : before.notes,
-      name: input.name !== undefined ? (input.name || null) : before.name,
-      tags: input.tags ?? before.tags,
-      packets: input.packets ?? before.packets,
-      timeout_ms: input.timeout_ms ?? before.timeoutMs,
-      badge_public: input.badge_public ?? before.badgePublic,
+    const prev = editable(await requireTarget(tx, id))
+    const next: typeof prev = {
+      interval_s: input.frequency ?? prev.interval_s, // null leaves it unchanged (predecessor)
+      url: input.url !== undefined ? input.url : prev.url,
+      notes: input.notes !== undefined ? input.notes : prev.notes,
+      name: input.name !== undefined ? (input.name || null) : prev.name,
+      tags: input.tags ?? prev.tags,
+      packets: input.packets ?? prev.packets,
+      timeout_ms: input.timeout_ms ?? prev.timeout_ms,
+      badge_public: input.badge_public ?? prev.badge_public,
     }
-    const prev: Record<string, unknown> = {
-      interval_s: before.intervalS, url: before.url, notes: before.notes, name: before.name, tags: before.tags,
-      packets: before.packets, timeout_ms: before.timeoutMs, badge_public: before.badgePublic,
-    }
-    const changed = Object.keys(next).filter((k) => JSON.stringify(prev[k]) !== JSON.stringify(next[k as keyof typeof next]))
+    const changed = (Object.keys(next) as (keyof typeof next)[]).filter((k) => JSON.stringify(prev[k]) !== JSON.stringify(next[k]))
     if (changed.length === 0) return
-    await tx`
-      update targets set interval_s = ${next.interval_s}, url = ${next.url}, notes = ${next.notes}, name = ${next.name},
-        tags = ${next.tags}, packets = ${next.packets}, timeout_ms = ${next.timeout_ms}, badge_public = ${next.badge_public}
-      where id = ${id}`
+    await tx`update targets set ${tx(next, changed)} where id = ${id}`
     await addEvent(tx, id, 'updated', `Updated ${changed.join(', ')}`, actor, {
-      changes: Object.fromEntries(changed.map((k) => [k, { from: prev[k], to: next[k as keyof typeof next] }])),
+      changes: Object.fromEntries(changed.map((k) => [k, { from: prev[k], to: next[k] }])),
     })
   })
 }
