@@ -6,7 +6,6 @@ import { AppError } from '../errors.js'
 import { type AuthUser, authenticateBearer, jwtSignOptions, jwtVerifyOptions, requireAdminRole } from './auth.service.js'
 import type { Role } from './users.repo.js'
 
-export type { AuthUser } from './auth.service.js'
 
 declare module '@fastify/jwt' {
   interface FastifyJWT {
