@@ -11,7 +11,8 @@ export function num(value: string | undefined): number | string | undefined {
   return /^\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*$/.test(value) ? Number(value) : value
 }
 
-function describeIssue(i: z.core.$ZodIssue): string {
+/** A zod issue in words (`must be <= 3600`), without the field. */
+export function describeIssue(i: z.core.$ZodIssue): string {
   switch (i.code) {
     case 'too_small':
       return i.origin === 'string' ? `must be at least ${String(i.minimum)} characters` : `must be ${i.inclusive ? '>=' : '>'} ${String(i.minimum)}`

@@ -120,13 +120,28 @@ export async function authenticateCredential(sql: Sql, config: Config, cred: Cre
   return result.user ?? result.failure
 }
 
-/** Opens a session for `cmd`; the caller runs the command and then `closeSession`. */
-export async function openSession(cmd: Command, deps: CliDeps, access: Access): Promise<Session> {
+const notLoggedIn = (key: string) => new CliError(`not logged in to ${key}: run \`pingscope login\``)
+
+/**
+ * Checks the session's stored credential against the database (the API's bearer rule), then the role
+ * `access` needs; fills in `s.user`.
+ */
+export async function authorize(s: Session, cmd: Command, access: 'read' | 'admin'): Promise<AuthedSession> {
+  if (!s.credential) throw notLoggedIn(s.key)
+  const result = await authenticateCredential(s.sql, s.config, s.credential)
+  if (typeof result === 'string') throw new CliError(failureMessage(result, s.credential, s.key))
+  if (access === 'admin') requireAdminRole(result, `\`pingscope ${commandPath(cmd)}\``)
+  s.user = result
+  return s as AuthedSession
+}
+
+/** Opens a session for `cmd`; the caller closes `db` when done (as `action` does). */
+async function openSession(cmd: Command, deps: CliDeps, access: Access): Promise<Session> {
   const config = deps.getConfig()
   const out = outputFor(cmd, deps)
   const key = databaseKey(config)
   const credential = readCredential(deps.env, key)
-  if (access !== 'none' && !credential) throw new CliError(`not logged in to ${key}: run \`pingscope login\``)
+  if (access !== 'none' && !credential) throw notLoggedIn(key)
   if (config.database.mode === 'embedded' && !existsSync(config.database.dataDir)) {
     throw new CliError(`no pingscope data directory at ${config.database.dataDir}: set DATA_DIR, or create it with \`pingscope migrate\``)
   }
@@ -135,11 +150,7 @@ export async function openSession(cmd: Command, deps: CliDeps, access: Access): 
   const session: Session = { config, db, sql: db.sql, log, out, user: null, credential, key, deps }
   if (access === 'none') return session
   try {
-    const result = await authenticateCredential(db.sql, config, credential!)
-    if (typeof result === 'string') throw new CliError(failureMessage(result, credential!, key))
-    session.user = result
-    if (access === 'admin') requireAdminRole(result, `\`pingscope ${commandPath(cmd)}\``)
-    return session
+    return await authorize(session, cmd, access)
   } catch (err) {
     await db.close().catch(() => {})
     throw err
@@ -149,8 +160,11 @@ export async function openSession(cmd: Command, deps: CliDeps, access: Access): 
 /**
  * A commander action running in a session: `action(deps, 'admin', async (s, ip, opts, cmd) => …)`. The
  * session's database is closed however the command ends; errors reach cli/index.ts, which prints them.
+ * With 'none' the command gets a session without a user (login, the first-admin bootstrap).
  */
-export function action<A extends unknown[]>(deps: CliDeps, access: 'read' | 'admin', fn: (s: AuthedSession, ...args: A) => Promise<void>) {
+export function action<A extends unknown[]>(deps: CliDeps, access: 'read' | 'admin', fn: (s: AuthedSession, ...args: A) => Promise<void>): (...raw: unknown[]) => Promise<void>
+export function action<A extends unknown[]>(deps: CliDeps, access: 'none', fn: (s: Session, ...args: A) => Promise<void>): (...raw: unknown[]) => Promise<void>
+export function action<A extends unknown[]>(deps: CliDeps, access: Access, fn: (s: AuthedSession, ...args: A) => Promise<void>) {
   return async (...raw: unknown[]) => {
     const cmd = raw.at(-1) as Command
     const session = await openSession(cmd, deps, access)

@@ -11,6 +11,8 @@ import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { Command, CommanderError } from 'commander'
 import { z } from 'zod'
+import { UsageError } from '../cli/output.js'
+import { describeIssue } from '../cli/parse.js'
 import { ConfigError, loadConfig, readEnv } from '../src/config.js'
 import { type JobRun, runAllJobs } from '../src/db/jobs.js'
 import { migrate } from '../src/db/migrate.js'
@@ -478,21 +480,6 @@ const flagsSchema = z.object({
   resetSeeded: z.boolean().default(false),
   quiet: z.boolean().default(false),
 })
-
-export class UsageError extends Error {}
-
-function describeIssue(i: z.core.$ZodIssue): string {
-  switch (i.code) {
-    case 'too_small':
-      return `must be ${i.inclusive ? '>=' : '>'} ${i.minimum}`
-    case 'too_big':
-      return `must be ${i.inclusive ? '<=' : '<'} ${i.maximum}`
-    case 'invalid_type':
-      return i.expected === 'int' ? 'must be a whole number' : 'must be a number'
-    default:
-      return i.message
-  }
-}
 
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
 

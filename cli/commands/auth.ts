@@ -8,7 +8,7 @@ import { type Credential, credentialsPath, databaseKey, removeCredential, saveCr
 import { CliError, UsageError, formatFields } from '../output.js'
 import { parseWith } from '../parse.js'
 import { promptLine, readSecret, stdinIsTty } from '../prompt.js'
-import { type CliDeps, type Session, action, authenticateCredential, openSession, outputFor, signAccessToken } from '../session.js'
+import { type CliDeps, type Session, action, authenticateCredential, outputFor, signAccessToken } from '../session.js'
 
 interface LoginOptions {
   username?: string
@@ -93,14 +93,7 @@ Examples:
   pingscope login --token pst_XXXXXXXX              # an API token from \`pingscope tokens create\`
   DATA_DIR=/var/lib/pingscope pingscope login -u ops`,
     )
-    .action(async (opts: LoginOptions, cmd: Command) => {
-      const s = await openSession(cmd, deps, 'none')
-      try {
-        await login(s, opts)
-      } finally {
-        await s.db.close()
-      }
-    })
+    .action(action(deps, 'none', login))
 
   program
     .command('logout')

@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import { migrate } from '../../src/db/migrate.js'
 import { reconcilePolicies } from '../../src/db/policies.js'
-import { SEED_TAG, type SeedProgress, UsageError as SeedUsageError, parseFlags, seedHistory } from '../../scripts/seed-history.js'
+import { SEED_TAG, type SeedProgress, parseFlags, seedHistory } from '../../scripts/seed-history.js'
 import { UsageError, formatFields } from '../output.js'
 import { type CliDeps, action } from '../session.js'
 
@@ -43,13 +43,7 @@ export function registerSeed(program: Command, deps: CliDeps) {
         // The script's own parser and limits: pass the given flags through to it.
         const argv = FLAGS.flatMap((k) => (o[k] === undefined ? [] : [`--${kebab(k)}`, o[k]!]))
         if (o.resetSeeded) argv.push('--reset-seeded')
-        let flags: ReturnType<typeof parseFlags>
-        try {
-          flags = parseFlags(argv)
-        } catch (err) {
-          if (err instanceof SeedUsageError) throw new UsageError(err.message)
-          throw err
-        }
+        const flags = parseFlags(argv)
         if (flags.days > s.config.retention.hourDays) throw new UsageError(`--days: must be at most the 1-hour retention (${s.config.retention.hourDays} days)`)
         await migrate(s.sql)
         await reconcilePolicies(s.sql, s.config.retention)

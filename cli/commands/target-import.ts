@@ -4,7 +4,7 @@ import { AppError } from '../../src/errors.js'
 import { targetCreateBody } from '../../src/targets/targets.schema.js'
 import { createTarget } from '../../src/targets/targets.service.js'
 import { parseCsv } from '../csv.js'
-import { CliError, EXIT, UsageError, formatTable } from '../output.js'
+import { CliError, EXIT, UsageError, describeError, formatTable } from '../output.js'
 import { issueText, num } from '../parse.js'
 import { readStdin } from '../prompt.js'
 import { type CliDeps, action } from '../session.js'
@@ -79,8 +79,9 @@ Examples:
 
         const report: ImportReport = { rows: rows.length + (error ? 1 : 0), accepted: [], rejected: [] }
         const progress = process.stderr.isTTY && !s.out.quiet && rows.length >= 200
+        const ipAt = columns.indexOf('ip')
         for (const [n, row] of rows.entries()) {
-          const ipCell = row.fields[columns.indexOf('ip')]?.trim() || null
+          const ipCell = row.fields[ipAt]?.trim() || null
           const reject = (reason: string) => report.rejected.push({ line: row.line, ip: ipCell, reason })
           if (row.fields.length > columns.length) {
             reject(`${row.fields.length} fields, but the header has ${columns.length}`)
@@ -99,7 +100,7 @@ Examples:
             if (!(err instanceof AppError)) {
               throw new CliError(`${(err as Error).message} (stopped at line ${row.line}; ${report.accepted.length} rows were added before)`)
             }
-            reject(Array.isArray(err.detail) ? err.detail.map((d) => `${String(d.loc.at(-1))}: ${d.msg}`).join('; ') : err.message)
+            reject(describeError(err).message)
           }
           if (progress && n % 50 === 0) process.stderr.write(`\r${n + 1}/${rows.length} rows`)
         }

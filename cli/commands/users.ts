@@ -1,12 +1,12 @@
 import type { Command } from 'commander'
 import { userCreateBody, userUpdateBody } from '../../src/auth/auth.schema.js'
-import { type UserUpdate, addUser, changeUser, requireAdminRole, userJson } from '../../src/auth/auth.service.js'
-import { countUsers, findUserByUsername, listUsers } from '../../src/auth/users.repo.js'
+import { type UserUpdate, addUser, changeUser, userJson } from '../../src/auth/auth.service.js'
+import { type User, countUsers, findUserByUsername, listUsers } from '../../src/auth/users.repo.js'
 import { AppError } from '../../src/errors.js'
 import { CliError, formatTable, shortTime } from '../output.js'
 import { parseWith } from '../parse.js'
 import { readSecret } from '../prompt.js'
-import { type AuthedSession, type CliDeps, type Session, action, authenticateCredential, openSession } from '../session.js'
+import { type AuthedSession, type CliDeps, type Session, action, authorize } from '../session.js'
 
 // `pingscope users …` (admins): the rules of /users in the API, through the same auth.service functions,
 // plus the first-admin bootstrap of a database without users.
@@ -21,9 +21,11 @@ async function requireUser(s: Session, username: string) {
 
 type UserOut = ReturnType<typeof userJson>
 
-async function update(s: AuthedSession, username: string, body: Record<string, unknown>, done: (u: UserOut) => string, flags: Record<string, string> = USER_FLAGS) {
+/** Checks the change, then applies it to the user (looked up by name unless the caller already did). */
+async function update(s: AuthedSession, user: string | User, body: Record<string, unknown>, done: (u: UserOut) => string, flags: Record<string, string> = USER_FLAGS) {
   const changes: UserUpdate = parseWith(userUpdateBody, body, flags)
-  const u = await changeUser(s.sql, s.user, (await requireUser(s, username)).id, changes)
+  const id = typeof user === 'string' ? (await requireUser(s, user)).id : user.id
+  const u = await changeUser(s.sql, s.user, id, changes)
   s.out.emit(userJson(u), (d) => s.out.c.green(done(d)), (d) => String(d.id))
 }
 
@@ -53,28 +55,19 @@ export function registerUsers(program: Command, deps: CliDeps) {
     .option('--role <role>', 'admin or viewer', 'viewer')
     .option('-p, --password <password>', 'password, 8+ characters (asked on a terminal, else read from stdin)')
     .addHelpText('after', '\nExamples:\n  pingscope users add ops                     # asks for the password\n  pingscope users add ci --role viewer < pw.txt\n  pingscope users add admin --role admin      # first admin of a new database, no login needed')
-    .action(async (username: string, o: { role: string; password?: string }, cmd: Command) => {
-      const s = await openSession(cmd, deps, 'none')
-      try {
+    .action(
+      action(deps, 'none', async (s, username: string, o: { role: string; password?: string }, cmd: Command) => {
         // First-admin bootstrap: with no users at all there is nobody to log in as.
         const bootstrap = !s.credential && (await countUsers(s.sql)) === 0
-        if (!bootstrap) {
-          if (!s.credential) throw new CliError(`not logged in to ${s.key}: run \`pingscope login\``)
-          const user = await authenticateCredential(s.sql, s.config, s.credential)
-          if (typeof user === 'string') throw new CliError(`the stored credential was refused (${user}): run \`pingscope login\``)
-          requireAdminRole(user, '`pingscope users add`')
-        } else if (o.role !== 'admin') {
-          throw new CliError('the first user must be an admin: add --role admin')
-        }
+        if (!bootstrap) await authorize(s, cmd, 'admin')
+        else if (o.role !== 'admin') throw new CliError('the first user must be an admin: add --role admin')
         parseWith(userCreateBody.pick({ username: true, role: true }), { username, role: o.role }, USER_FLAGS)
         const password = await readSecret(o.password, 'password')
         const body = parseWith(userCreateBody, { username, password, role: o.role }, USER_FLAGS)
         const u = await addUser(s.sql, body)
         s.out.emit(userJson(u), (d) => s.out.c.green(`Added ${d.role} ${d.username} (id ${d.id})${bootstrap ? ': the first admin; now run `pingscope login`' : ''}`), (d) => String(d.id))
-      } finally {
-        await s.db.close()
-      }
-    })
+      }),
+    )
 
   users
     .command('list')
@@ -95,8 +88,9 @@ export function registerUsers(program: Command, deps: CliDeps) {
     .addHelpText('after', '\nExamples:\n  pingscope users passwd ops\n  pingscope users passwd ops < new-password.txt')
     .action(
       action(deps, 'admin', async (s, username: string, o: { password?: string }) => {
-        await requireUser(s, username)
-        await update(s, username, { password: await readSecret(o.password, 'new password') }, (u) => `Changed the password of ${u.username}`)
+        // Not found before the password is asked for.
+        const user = await requireUser(s, username)
+        await update(s, user, { password: await readSecret(o.password, 'new password') }, (u) => `Changed the password of ${u.username}`)
       }),
     )
 
