@@ -1,13 +1,10 @@
 import type { Command } from 'commander'
-import { listTargetEvents } from '../../src/events/events.repo.js'
 import { eventsQuery } from '../../src/events/events.schema.js'
 import { type InsightsOut, type OutageOut, insightsQuery, outagesQuery } from '../../src/insights/insights.schema.js'
 import { getInsights, getOutages } from '../../src/insights/insights.service.js'
 import { MAX_WINDOW_MINUTES } from '../../src/insights/insights.tiers.js'
-import { eventJson, logJson } from '../../src/samples/samples.json.js'
+import { getTargetEvents, getTargetLogs } from '../../src/samples/samples.service.js'
 import { logsQuery } from '../../src/samples/samples.schema.js'
-import { listNewestSamples } from '../../src/samples/samples.repo.js'
-import { requireTarget } from '../../src/targets/targets.service.js'
 import { type Colours, UsageError, formatFields, formatTable, ms, shortTime } from '../output.js'
 import { num, parseDuration, parseWith } from '../parse.js'
 import { type CliDeps, action } from '../session.js'
@@ -87,8 +84,7 @@ export function registerHistory(program: Command, deps: CliDeps) {
       action(deps, 'read', async (s, id: string, o: { limit: string }) => {
         const targetId = parseTargetId(id)
         const q = parseWith(logsQuery, { limit: num(o.limit) }, {})
-        await requireTarget(s.sql, targetId)
-        const docs = (await listNewestSamples(s.sql, targetId, q.limit)).map(logJson)
+        const docs = await getTargetLogs(s.sql, targetId, q.limit)
         s.out.emit(docs, (rows) =>
           rows.length === 0
             ? 'No samples.'
@@ -118,8 +114,7 @@ export function registerHistory(program: Command, deps: CliDeps) {
       action(deps, 'read', async (s, id: string, o: { limit: string }) => {
         const targetId = parseTargetId(id)
         const q = parseWith(eventsQuery, { limit: num(o.limit) }, {})
-        await requireTarget(s.sql, targetId)
-        const docs = (await listTargetEvents(s.sql, targetId, q.limit)).map(eventJson)
+        const docs = await getTargetEvents(s.sql, targetId, q.limit)
         s.out.emit(docs, (rows) =>
           rows.length === 0
             ? 'No events.'

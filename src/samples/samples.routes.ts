@@ -2,13 +2,11 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { Sql } from '../db/open.js'
 import { eventOut, eventsQuery } from '../events/events.schema.js'
-import { listTargetEvents } from '../events/events.repo.js'
 import { targetIdParams } from '../targets/targets.schema.js'
 import { requireTarget } from '../targets/targets.service.js'
 import { streamSamplesCsv } from './export.js'
-import { eventJson, logJson } from './samples.json.js'
 import { exportQuery, logOut, logsQuery } from './samples.schema.js'
-import { listNewestSamples } from './samples.repo.js'
+import { getTargetEvents, getTargetLogs } from './samples.service.js'
 
 // A target's history as stored: the newest raw samples, the CSV export and the event log.
 // Unknown targets are a 404 here (the predecessor answered [] for logs and events).
@@ -20,8 +18,7 @@ export const samplesRoutes: FastifyPluginAsyncZod<{ sql: Sql }> = async (app, { 
     '/targets/:id/logs',
     { ...read, schema: { tags: ['samples'], summary: 'The newest raw samples, oldest first', params: targetIdParams, querystring: logsQuery, response: { 200: z.array(logOut) } } },
     async (req) => {
-      await requireTarget(sql, req.params.id)
-      return (await listNewestSamples(sql, req.params.id, req.query.limit)).map(logJson)
+      return getTargetLogs(sql, req.params.id, req.query.limit)
     },
   )
 
@@ -50,9 +47,7 @@ export const samplesRoutes: FastifyPluginAsyncZod<{ sql: Sql }> = async (app, { 
     '/targets/:id/events',
     { ...read, schema: { tags: ['events'], summary: 'Target events, newest first', params: targetIdParams, querystring: eventsQuery, response: { 200: z.array(eventOut) } } },
     async (req) => {
-      await requireTarget(sql, req.params.id)
-      const rows = await listTargetEvents(sql, req.params.id, req.query.limit)
-      return rows.map(eventJson)
+      return getTargetEvents(sql, req.params.id, req.query.limit)
     },
   )
 }
