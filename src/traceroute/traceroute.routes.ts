@@ -3,10 +3,8 @@ import { z } from 'zod'
 import type { Sql } from '../db/open.js'
 import { targetIdParams } from '../targets/targets.schema.js'
 import { createTracerouteRunner } from './runner.js'
-import type { TracerouteRow } from './traceroute.repo.js'
-import { type TracerouteOut, tracerouteHistoryQuery, tracerouteOut, tracerouteRunQuery } from './traceroute.schema.js'
-import { createTracerouteService } from './traceroute.service.js'
-import { isoOrNull } from '../lib/format.js'
+import { tracerouteHistoryQuery, tracerouteOut, tracerouteRunQuery } from './traceroute.schema.js'
+import { createTracerouteService, tracerouteJson } from './traceroute.service.js'
 
 export interface TracerouteRoutesOptions {
   sql: Sql
@@ -14,22 +12,6 @@ export interface TracerouteRoutesOptions {
   bin: string
   /** Runs at once (config.traceroute.concurrency). */
   concurrency: number
-}
-
-export function tracerouteJson(r: TracerouteRow): TracerouteOut {
-  return {
-    id: r.id,
-    target_id: r.targetId,
-    target_ip: r.targetIp,
-    started_at: r.startedAt.toISOString(),
-    finished_at: isoOrNull(r.finishedAt),
-    duration_ms: r.durationMs,
-    max_hops: r.maxHops,
-    hop_count: r.hopCount,
-    reached: r.reached,
-    path_changed: r.pathChanged,
-    hops: r.hops.map((h) => ({ hop: h.hop, host: h.host, ip: h.ip, rtt_ms: h.rttMs, is_timeout: h.isTimeout, raw: h.raw })),
-  }
 }
 
 export const tracerouteRoutes: FastifyPluginAsyncZod<TracerouteRoutesOptions> = async (app, opts) => {

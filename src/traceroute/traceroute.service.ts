@@ -1,6 +1,8 @@
 import pLimit from 'p-limit'
 import type { Sql } from '../db/open.js'
 import { AppError, notFound } from '../errors.js'
+import { isoOrNull } from '../lib/format.js'
+import type { TracerouteOut } from './traceroute.schema.js'
 import { recordEvent } from '../events/events.repo.js'
 import { requireTarget } from '../targets/targets.service.js'
 import { parseTraceroute, summarisePath } from './parse.js'
@@ -141,4 +143,21 @@ export function createTracerouteService(deps: TracerouteServiceDeps): Traceroute
 
 function describe(path: (string | null)[]): string {
   return `${path.length} hop${path.length === 1 ? '' : 's'} (${path.map((ip) => ip ?? '*').join(', ')})`
+}
+
+/** A stored run as the API and the CLI's --json show it. */
+export function tracerouteJson(r: TracerouteRow): TracerouteOut {
+  return {
+    id: r.id,
+    target_id: r.targetId,
+    target_ip: r.targetIp,
+    started_at: r.startedAt.toISOString(),
+    finished_at: isoOrNull(r.finishedAt),
+    duration_ms: r.durationMs,
+    max_hops: r.maxHops,
+    hop_count: r.hopCount,
+    reached: r.reached,
+    path_changed: r.pathChanged,
+    hops: r.hops.map((h) => ({ hop: h.hop, host: h.host, ip: h.ip, rtt_ms: h.rttMs, is_timeout: h.isTimeout, raw: h.raw })),
+  }
 }
