@@ -21,6 +21,7 @@ import { reconcilePolicies } from '../src/db/policies.js'
 import { createLogger } from '../src/log.js'
 import { type Sample, insertSamples } from '../src/probe/writer.js'
 import { createPrng } from '../src/lib/prng.js'
+import { intArrayLiteral, textArrayLiteral } from '../src/db/arrays.js'
 
 export const SEED_TAG = 'seed'
 export const SEED_NOTE = 'synthetic history (never probed)'
@@ -224,8 +225,6 @@ export function seedAddress(i: number): string {
   return `2001:db8::1:${(i - 4 * 254).toString(16)}`
 }
 
-const intArray = (xs: number[]) => `{${xs.join(',')}}`
-const textArray = (xs: string[]) => `{${xs.map((x) => `"${x}"`).join(',')}}`
 
 async function materializedTables(sql: Sql): Promise<string[]> {
   const rows = await sql<{ schema: string; table: string }[]>`
@@ -244,7 +243,7 @@ async function seededTargetIds(sql: Sql): Promise<number[]> {
 /** Deletes targets with their raw and aggregated rows. */
 async function deleteTargets(sql: Sql, ids: number[]): Promise<void> {
   if (ids.length === 0) return
-  const list = intArray(ids)
+  const list = intArrayLiteral(ids)
   await sql`delete from samples where target_id = any (${list}::int[])`
   // The tiers keep rows whose source is gone: delete them in their materialisation hypertables.
   for (const table of await materializedTables(sql)) await sql`delete from ${sql(table)} where target_id = any (${list}::int[])`
@@ -263,7 +262,7 @@ async function planTargets(sql: Sql, count: number, freed: number[]): Promise<Pl
   const existing = new Map(
     (
       await sql<{ id: number; address: string; enabled: boolean; tags: string[] }[]>`
-        select id, address, enabled, tags from targets where address = any (${textArray(candidates)}::text[])`
+        select id, address, enabled, tags from targets where address = any (${textArrayLiteral(candidates)}::text[])`
     )
       .filter((r) => !freed.includes(r.id))
       .map((r) => [r.address, r]),
@@ -281,7 +280,7 @@ async function planTargets(sql: Sql, count: number, freed: number[]): Promise<Pl
   if (reused.length > 0) {
     const [busy] = await sql<{ address: string }[]>`
       select t.address from targets t
-      where t.id = any (${intArray(reused)}::int[]) and exists (select 1 from samples_1h h where h.target_id = t.id)
+      where t.id = any (${intArrayLiteral(reused)}::int[]) and exists (select 1 from samples_1h h where h.target_id = t.id)
       limit 1`
     if (busy) throw new Error(`seeded target ${busy.address} already has history: pass --reset-seeded to replace it`)
   }
@@ -292,7 +291,7 @@ async function createTargets(sql: Sql, plan: PlannedTarget[], o: SeedOptions, fr
   const reused = plan.flatMap((c) => (c.id === null ? [] : [c.id]))
   if (reused.length > 0) {
     await sql`update targets set interval_s = ${o.intervalS}, packets = ${o.packets}
-              where id = any (${intArray(reused)}::int[]) and not enabled`
+              where id = any (${intArrayLiteral(reused)}::int[]) and not enabled`
   }
   const fresh = plan.flatMap((c, i) => (c.id === null ? [{ address: c.address, name: `seed-${i + 1}` }] : []))
   const created = new Map<string, number>()
@@ -300,7 +299,7 @@ async function createTargets(sql: Sql, plan: PlannedTarget[], o: SeedOptions, fr
     const rows = await sql<{ id: number; address: string }[]>`
       insert into targets (address, name, tags, interval_s, packets, enabled, notes, created_at)
       select a, n, array[${SEED_TAG}]::text[], ${o.intervalS}, ${o.packets}, false, ${SEED_NOTE}, ${new Date(fromMs)}
-      from unnest(${textArray(fresh.map((f) => f.address))}::text[], ${textArray(fresh.map((f) => f.name))}::text[]) as u (a, n)
+      from unnest(${textArrayLiteral(fresh.map((f) => f.address))}::text[], ${textArrayLiteral(fresh.map((f) => f.name))}::text[]) as u (a, n)
       on conflict (address) do nothing
       returning id, address`
     for (const r of rows) created.set(r.address, r.id)
@@ -318,7 +317,7 @@ async function assertNoForeignHistory(sql: Sql, ids: number[], fromMs: number, e
     select min(bucket) as first, max(bucket) as last from samples_1h
     where bucket >= ${new Date(fromMs - HOUR_MS)}
       and bucket < coalesce((select min(time) from samples), ${new Date(endMs)})
-      and target_id <> all (${intArray(ids)}::int[])`
+      and target_id <> all (${intArrayLiteral(ids)}::int[])`
   if (r?.first) {
     throw new Error(
       `other targets have aggregated history from ${r.first.toISOString()} to ${r.last!.toISOString()} whose raw rows are ` +

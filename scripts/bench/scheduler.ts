@@ -18,6 +18,7 @@ import { createLogger } from '../../src/log.js'
 import { createIcmpPinger } from '../../src/probe/icmp.js'
 import { createScheduler } from '../../src/probe/scheduler.js'
 import { createWriter } from '../../src/probe/writer.js'
+import { textArrayLiteral } from '../../src/db/arrays.js'
 
 const log = createLogger(process.env.LOG_LEVEL ?? 'warn', 'bench')
 
@@ -77,7 +78,7 @@ async function benchPingscope(n: number, seconds: number, packets: number): Prom
     const addresses = Array.from({ length: n }, (_, i) => loopback(i))
     await db.sql`
       insert into targets (address, interval_s, packets, timeout_ms)
-      select a, 1, ${packets}, 1000 from unnest(${`{${addresses.join(',')}}`}::text[]) a`
+      select a, 1, ${packets}, 1000 from unnest(${textArrayLiteral(addresses)}::text[]) a`
     const pinger = createIcmpPinger()
     const writer = createWriter({ sql: db.sql, log })
     const lags: number[] = []

@@ -1,6 +1,7 @@
 import type { Queryable } from '../db/open.js'
 import { HISTOGRAM_COLUMNS, HISTOGRAM_EDGES_US, histogramFromRow } from './histogram.js'
 import type { Tier } from './insights.tiers.js'
+import { intArrayLiteral } from '../db/arrays.js'
 
 // The insights queries. Every tier answers with the same bucket rows (counts, RTT min/max/sum, jitter
 // sums, TTL range), so one piece of TypeScript turns them into a summary and a timeline. Buckets are
@@ -59,7 +60,7 @@ export async function rawBuckets(sql: Queryable, r: Range, withHistogram: boolea
 async function rawHistograms(sql: Queryable, r: Range): Promise<Map<number | null, number[]>> {
   const rows = await sql<{ bucket: Date | null; bin: number; n: number }[]>`
     select time_bucket(make_interval(secs => ${r.bucketS}), time, ${EPOCH}::timestamptz) as bucket,
-      width_bucket(rtt_us, ${`{${HISTOGRAM_EDGES_US.slice(1).join(',')}}`}::int[]) as bin, count(*)::int as n
+      width_bucket(rtt_us, ${intArrayLiteral(HISTOGRAM_EDGES_US.slice(1))}::int[]) as bin, count(*)::int as n
     from samples
     where target_id = ${r.targetId} and time >= ${r.start} and time < ${r.end} and rtt_us is not null
     group by grouping sets ((1, 2), (2))`

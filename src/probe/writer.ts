@@ -1,5 +1,6 @@
 import type { Sql } from '../db/open.js'
 import type { Logger } from '../log.js'
+import { intArrayLiteral, textArrayLiteral } from '../db/arrays.js'
 
 // Batched, loss-free ingest of samples. Samples are buffered and written every `flushMs` or `batchRows`
 // rows with one statement of eight array parameters (`unnest`): far below the embedded engine's bind
@@ -40,25 +41,21 @@ export interface WriterStats {
   lastFlushMs: number | null
 }
 
-const intArray = (xs: (number | null)[]) => `{${xs.map((x) => (x === null ? 'NULL' : String(x))).join(',')}}`
-const textArray = (xs: (string | null)[]) => `{${xs.map((x) => (x === null ? 'NULL' : `"${x}"`)).join(',')}}`
-
 /** Inserts one batch; returns the number of rows that were new. */
 export async function insertSamples(sql: Sql, rows: Sample[]): Promise<number> {
   if (rows.length === 0) return 0
-  // Arrays go as text literals with explicit casts: postgres.js would infer their types from the first
-  // element, and the values are numbers, ISO timestamps and addresses, so no quoting issue can arise.
+  // Eight array parameters whatever the batch size (src/db/arrays.ts).
   const res = await sql`
     insert into samples (time, target_id, seq, rtt_us, ttl, jitter_us, status, reporter)
     select * from unnest(
-      ${textArray(rows.map((r) => r.time.toISOString()))}::timestamptz[],
-      ${intArray(rows.map((r) => r.targetId))}::int[],
-      ${intArray(rows.map((r) => r.seq))}::smallint[],
-      ${intArray(rows.map((r) => r.rttUs))}::int[],
-      ${intArray(rows.map((r) => r.ttl))}::smallint[],
-      ${intArray(rows.map((r) => r.jitterUs))}::int[],
-      ${intArray(rows.map((r) => r.status))}::smallint[],
-      ${textArray(rows.map((r) => r.reporter))}::inet[])
+      ${textArrayLiteral(rows.map((r) => r.time.toISOString()))}::timestamptz[],
+      ${intArrayLiteral(rows.map((r) => r.targetId))}::int[],
+      ${intArrayLiteral(rows.map((r) => r.seq))}::smallint[],
+      ${intArrayLiteral(rows.map((r) => r.rttUs))}::int[],
+      ${intArrayLiteral(rows.map((r) => r.ttl))}::smallint[],
+      ${intArrayLiteral(rows.map((r) => r.jitterUs))}::int[],
+      ${intArrayLiteral(rows.map((r) => r.status))}::smallint[],
+      ${textArrayLiteral(rows.map((r) => r.reporter))}::inet[])
     on conflict do nothing`
   return res.count
 }
