@@ -38,7 +38,6 @@ export function buildEchoReply(request: Buffer): Buffer {
 }
 
 
-export { createPrng }
 
 export interface DropScheduleOptions {
   /** Fraction of requests to drop, 0..1. */

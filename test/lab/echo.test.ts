@@ -4,9 +4,9 @@ import {
   buildEchoReply,
   computeInternetChecksum,
   createDropSchedule,
-  createPrng,
   parseEchoRequest,
 } from '../../scripts/lab/echo.js'
+import { createPrng } from '../../src/lib/prng.js'
 
 const raw = createRequire(import.meta.url)('raw-socket') as { createChecksum(...buffers: Buffer[]): number }
 
