@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Starts the server lane's TimescaleDB cluster (or says loudly that it is skipped).
+    globalSetup: ['./test/helpers/server-lane.ts'],
     pool: 'forks',
     // One test file at a time: each starts its own embedded engine (a separate WebAssembly process, which
     // takes the second core), and several files assert timing (RTT medians within 0.3 ms, lag) that a

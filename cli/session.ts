@@ -102,6 +102,8 @@ function failureMessage(failure: AuthFailure, cred: Credential, key: string): st
       return `user ${cred.username} is disabled`
     case 'unknown_user':
       return `user ${cred.username} no longer exists: ${again}`
+    case 'stale':
+      return `your login to ${key} is no longer valid (the password, role or status of ${cred.username} changed since): ${again}`
     case 'invalid':
       return `the credential stored for ${key} is not valid here (signed with another secret, or unknown token): ${again}`
   }

@@ -17,11 +17,12 @@ import { ConfigError, loadConfig, readEnv } from '../src/config.js'
 import { type JobRun, runAllJobs } from '../src/db/jobs.js'
 import { migrate } from '../src/db/migrate.js'
 import { type Sql, openDatabase } from '../src/db/open.js'
-import { reconcilePolicies } from '../src/db/policies.js'
+import { reconcilePolicies, refreshTier } from '../src/db/policies.js'
 import { createLogger } from '../src/log.js'
 import { type Sample, insertSamples } from '../src/probe/writer.js'
 import { createPrng } from '../src/lib/prng.js'
 import { intArrayLiteral, textArrayLiteral } from '../src/db/arrays.js'
+import { deleteTargetData } from '../src/targets/target-data.repo.js'
 
 export const SEED_TAG = 'seed'
 export const SEED_NOTE = 'synthetic history (never probed)'
@@ -214,24 +215,18 @@ function createTargetHistory(seed: number, index: number, targetId: number, o: G
 // ---------------------------------------------------------------------------------------------------
 // Targets.
 
-/** Documentation addresses (RFC 5737, RFC 3849), round-robin over the four blocks, then IPv6 only. */
+/** The documentation networks seeded targets use (RFC 5737, RFC 3849): never routed, never probed. */
+export const SEED_NETWORKS = ['192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24', '2001:db8::/32'] as const
+
+/** Documentation addresses (SEED_NETWORKS), round-robin over the four blocks, then IPv6 only. */
 export function seedAddress(i: number): string {
   const k = Math.floor(i / 4)
   if (k < 254) {
     const block = i % 4
-    if (block < 3) return `${['192.0.2', '198.51.100', '203.0.113'][block]}.${k + 1}`
+    if (block < 3) return `${SEED_NETWORKS[block]!.replace(/\.0\/24$/, '')}.${k + 1}`
     return `2001:db8::${(k + 1).toString(16)}`
   }
   return `2001:db8::1:${(i - 4 * 254).toString(16)}`
-}
-
-
-async function materializedTables(sql: Sql): Promise<string[]> {
-  const rows = await sql<{ schema: string; table: string }[]>`
-    select materialization_hypertable_schema as schema, materialization_hypertable_name as table
-    from timescaledb_information.continuous_aggregates
-    where view_name in ('samples_1m', 'samples_1h')`
-  return rows.map((r) => `${r.schema}.${r.table}`)
 }
 
 /** Targets a reset may delete: seeded ones, and only while disabled. */
@@ -240,14 +235,12 @@ async function seededTargetIds(sql: Sql): Promise<number[]> {
   return rows.map((r) => r.id)
 }
 
-/** Deletes targets with their raw and aggregated rows. */
+/** Deletes targets with their raw and aggregated rows (compressed ones too, at any size). */
 async function deleteTargets(sql: Sql, ids: number[]): Promise<void> {
   if (ids.length === 0) return
-  const list = intArrayLiteral(ids)
-  await sql`delete from samples where target_id = any (${list}::int[])`
-  // The tiers keep rows whose source is gone: delete them in their materialisation hypertables.
-  for (const table of await materializedTables(sql)) await sql`delete from ${sql(table)} where target_id = any (${list}::int[])`
-  await sql`delete from targets where id = any (${list}::int[]) and not enabled`
+  await deleteTargetData(sql, ids, async (tx) => {
+    await tx`delete from targets where id = any (${intArrayLiteral(ids)}::int[]) and not enabled`
+  })
 }
 
 interface PlannedTarget {
@@ -316,7 +309,10 @@ async function assertNoForeignHistory(sql: Sql, ids: number[], fromMs: number, e
   const [r] = await sql<{ first: Date | null; last: Date | null }[]>`
     select min(bucket) as first, max(bucket) as last from samples_1h
     where bucket >= ${new Date(fromMs - HOUR_MS)}
-      and bucket < coalesce((select min(time) from samples), ${new Date(endMs)})
+      -- hours that end before the first raw row: their raw rows are gone (retention drops whole days).
+      -- An hour holding the first raw row is not: a target that started probing at 10:37 has a 10:00
+      -- bucket with every one of its raw rows still there.
+      and bucket + interval '1 hour' <= coalesce((select min(time) from samples), ${new Date(endMs)})
       and target_id <> all (${intArrayLiteral(ids)}::int[])`
   if (r?.first) {
     throw new Error(
@@ -426,10 +422,10 @@ export async function seedHistory(sql: Sql, options: SeedOptions, onProgress?: (
       const to = new Date(Math.min(wEnd, lastWholeHour))
       if (to > from) {
         let t = performance.now()
-        await sql`call refresh_continuous_aggregate('samples_1m', ${from}::timestamptz, ${to}::timestamptz)`
+        await refreshTier(sql, 'samples_1m', from, to)
         ms.refresh1m += performance.now() - t
         t = performance.now()
-        await sql`call refresh_continuous_aggregate('samples_1h', ${from}::timestamptz, ${to}::timestamptz)`
+        await refreshTier(sql, 'samples_1h', from, to)
         ms.refresh1h += performance.now() - t
       }
       progress('history', w + 1, (wEnd - fromMs) / (endMs - fromMs))

@@ -1,4 +1,5 @@
 import fastifyCors from '@fastify/cors'
+import fastifyHelmet from '@fastify/helmet'
 import fastifySwagger from '@fastify/swagger'
 import fastifySwaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
@@ -8,7 +9,7 @@ import { authRoutes } from './auth/auth.routes.js'
 import type { Config } from './config.js'
 import type { JobRunner } from './db/jobs.js'
 import type { Database } from './db/open.js'
-import { errorHandler } from './errors.js'
+import { errorHandler, frameworkErrorHandler } from './errors.js'
 import { badgeRoutes } from './badge/badge.routes.js'
 import { healthRoutes } from './health.routes.js'
 import { insightsRoutes } from './insights/insights.routes.js'
@@ -18,6 +19,7 @@ import type { Logger } from './log.js'
 import { samplesRoutes } from './samples/samples.routes.js'
 import { metricsRoutes } from './metrics/metrics.routes.js'
 import { targetRoutes } from './targets/targets.routes.js'
+import { checkTracerouteBinary } from './traceroute/runner.js'
 import { tracerouteRoutes } from './traceroute/traceroute.routes.js'
 import { VERSION } from './version.js'
 import { webPlugin } from './web/web.plugin.js'
@@ -51,11 +53,37 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { ignoreTrailingSlash: true },
     bodyLimit: 1024 * 1024,
+    frameworkErrors: frameworkErrorHandler,
   }).withTypeProvider<ZodTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
   app.setErrorHandler(errorHandler(deps.log))
   app.setNotFoundHandler((_req, reply) => reply.status(404).send({ detail: 'Not Found' }))
+
+  // Security headers on every answer, dashboard and API alike. The dashboard loads only its own hashed
+  // scripts and styles (Vite build); uPlot and React set styles through the CSSOM, which CSP allows.
+  // Nothing may frame pingscope (clickjacking): frame-ancestors 'none' and X-Frame-Options DENY.
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        fontSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        upgradeInsecureRequests: null,
+      },
+    },
+    frameguard: { action: 'deny' },
+    referrerPolicy: { policy: 'no-referrer' },
+    // served over plain HTTP on a LAN as often as behind TLS: HSTS is the TLS terminator's business
+    strictTransportSecurity: false,
+  })
 
   // The dashboard is same-origin; CORS_ORIGINS lets a separate front end (e.g. the Vite dev server) call
   // the API from a browser. Nothing is allowed cross-origin unless listed.
@@ -76,11 +104,30 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     transform: jsonSchemaTransform,
   })
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs' })
+  // The docs page has no inline script (swagger-ui 6) but sets inline styles while it renders: its pages
+  // alone allow inline styles, never scripts. Its validator badge (an outside request) is off.
+  await app.register(fastifySwaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: { validatorUrl: null },
+    transformStaticCSP: (csp) => csp.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'"),
+  })
 
   await app.register(authPlugin, { sql: db.sql, secret: deps.jwtSecret, expiresMin: config.auth.jwtExpiresMin })
-  await app.register(healthRoutes, { db, jobs: deps.jobs, probe: deps.probe })
-  await app.register(authRoutes, { sql: db.sql, expiresMin: config.auth.jwtExpiresMin, loginRateLimitPerMin: config.auth.loginRateLimitPerMin })
+  // An optional tool: without it only traceroute runs fail, so say it once (log and /health), clearly.
+  const tracerouteProblem = checkTracerouteBinary(config.traceroute.bin, config.traceroute.searchPath)
+  if (tracerouteProblem) deps.log.warn(tracerouteProblem)
+  await app.register(healthRoutes, {
+    db,
+    jobs: deps.jobs,
+    probe: deps.probe,
+    traceroute: { available: tracerouteProblem === null, bin: config.traceroute.bin, ...(tracerouteProblem ? { error: tracerouteProblem } : {}) },
+  })
+  await app.register(authRoutes, {
+    sql: db.sql,
+    expiresMin: config.auth.jwtExpiresMin,
+    loginRateLimitPerMin: config.auth.loginRateLimitPerMin,
+    loginRateLimitGlobalPerMin: config.auth.loginRateLimitGlobalPerMin,
+  })
   await app.register(targetRoutes, { sql: db.sql, ...(deps.resolveHost ? { resolveHost: deps.resolveHost } : {}) })
   await app.register(liveRoutes, { hub: deps.live })
   await app.register(metricsRoutes, { sql: db.sql, live: deps.live, jobs: deps.jobs, probe: deps.probe })

@@ -39,6 +39,7 @@ export const configSchema = z
     ADMIN_USERNAME: z.string().trim().min(1).max(64).default('admin'),
     ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
     LOGIN_RATE_LIMIT_PER_MIN: int(1, 10000).default(10),
+    LOGIN_RATE_LIMIT_GLOBAL_PER_MIN: int(1, 100000).default(100),
     CORS_ORIGINS: z.string().default(''),
 
     // Traceroute.
@@ -135,9 +136,12 @@ export interface Config {
     /** Unset: the first start creates the admin with a random password and logs it once. */
     adminPassword: string | null
     loginRateLimitPerMin: number
+    /** Login attempts per minute across all addresses and usernames (bounds a password spray). */
+    loginRateLimitGlobalPerMin: number
   }
   corsOrigins: string[]
-  traceroute: { bin: string; concurrency: number }
+  /** `searchPath`: the PATH the binary is looked up on (the process's own, not a setting). */
+  traceroute: { bin: string; concurrency: number; searchPath: string }
 }
 
 export class ConfigError extends Error {
@@ -208,9 +212,10 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
       adminUsername: c.ADMIN_USERNAME,
       adminPassword: c.ADMIN_PASSWORD ?? null,
       loginRateLimitPerMin: c.LOGIN_RATE_LIMIT_PER_MIN,
+      loginRateLimitGlobalPerMin: c.LOGIN_RATE_LIMIT_GLOBAL_PER_MIN,
     },
     corsOrigins: c.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
-    traceroute: { bin: c.TRACEROUTE_BIN, concurrency: c.TRACEROUTE_CONCURRENCY },
+    traceroute: { bin: c.TRACEROUTE_BIN, concurrency: c.TRACEROUTE_CONCURRENCY, searchPath: env.PATH ?? '' },
   }
 }
 

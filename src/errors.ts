@@ -20,6 +20,19 @@ export class AppError extends Error {
 
 export const notFound = (what = 'Target') => new AppError(404, `${what} not found`)
 
+/**
+ * Fastify's refusals before a route is found (its `frameworkErrors` option), in the same shape: a URL with
+ * malformed percent-encoding (400) and a path parameter over 100 characters (414).
+ */
+export function frameworkErrorHandler(err: FastifyError, _req: FastifyRequest, reply: FastifyReply) {
+  const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400
+  const detail =
+    err.code === 'FST_ERR_BAD_URL' ? 'The URL is malformed (invalid percent-encoding)'
+      : err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path segment is too long (at most 100 characters)'
+        : 'Bad request'
+  return reply.status(status).send({ detail })
+}
+
 export function errorHandler(log: Logger) {
   return (err: FastifyError | AppError | Error, req: FastifyRequest, reply: FastifyReply) => {
     if (err instanceof AppError) return reply.status(err.status).headers(err.headers).send({ detail: err.detail })

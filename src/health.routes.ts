@@ -10,9 +10,11 @@ export interface HealthOptions {
   db: Database
   jobs: JobRunner
   probe: () => ProbeStatus
+  /** Checked once at start: traceroute is optional, so its absence does not degrade the status. */
+  traceroute: { available: boolean; bin: string; error?: string }
 }
 
-export const healthRoutes: FastifyPluginAsyncZod<HealthOptions> = async (app, { db, jobs, probe: probeStatus }) => {
+export const healthRoutes: FastifyPluginAsyncZod<HealthOptions> = async (app, { db, jobs, probe: probeStatus, traceroute }) => {
   const startedAt = Date.now()
   app.get('/health', { schema: { tags: ['health'], summary: 'Liveness and readiness (public)', security: [] } }, async (_req, reply) => {
     const t0 = performance.now()
@@ -47,6 +49,7 @@ export const healthRoutes: FastifyPluginAsyncZod<HealthOptions> = async (app, { 
       },
       jobs: jobs.status(),
       probe,
+      traceroute,
     })
   })
 }

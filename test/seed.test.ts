@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { SEED_NOTE, SEED_TAG, type SeedOptions, type SeedReport, seedHistory } from '../scripts/seed-history.js'
+import { SEED_NETWORKS, SEED_NOTE, SEED_TAG, type SeedOptions, type SeedReport, seedAddress, seedHistory } from '../scripts/seed-history.js'
 import type { Sql } from '../src/db/open.js'
 import { insertSamples } from '../src/probe/writer.js'
 import { type TestDatabase, openTestDatabase, tempDir } from './helpers/db.js'
 import { ROOT } from './helpers/process.js'
+import { ENGINES } from './helpers/engines.js'
 
 // The seed script on the real embedded engine: 40 days written window by window through the probe
 // engine's ingest path, then the policy jobs, so each tier must hold exactly what its retention allows.
@@ -37,13 +38,13 @@ async function hourSums(sql: Sql, ids: number[]): Promise<HourSums[]> {
     group by t.address order by t.address`
 }
 
-describe('seed-history', () => {
+describe.each(ENGINES)('seed-history (%s engine)', (engine) => {
   let db: TestDatabase
   let report: SeedReport
   let ids: number[]
 
   beforeAll(async () => {
-    db = await openTestDatabase()
+    db = await openTestDatabase({ engine })
     report = await seedHistory(db.sql, OPTIONS)
     ids = report.targets.map((t) => t.id)
   })
@@ -155,7 +156,42 @@ describe('seed-history', () => {
   })
 })
 
+describe.each(ENGINES)('seed-history next to live targets (%s engine)', (engine) => {
+  let db: TestDatabase
+  beforeAll(async () => {
+    db = await openTestDatabase({ engine })
+  })
+  afterAll(() => db?.destroy())
+
+  it('seeds a database whose live target started probing in the middle of an hour', async () => {
+    // a live target probing every 10 s since 37 minutes past an hour, its tiers materialised
+    const [live] = await db.sql<{ id: number }[]>`insert into targets (address) values ('127.0.0.1') returning id`
+    const start = Math.floor(Date.now() / HOUR) * HOUR - HOUR + 37 * 60_000
+    const rows = Math.floor((Date.now() - start) / 10_000)
+    await insertSamples(
+      db.sql,
+      Array.from({ length: rows }, (_, i) => ({ time: new Date(start + i * 10_000), targetId: live!.id, seq: 0, rttUs: 40, ttl: 64, jitterUs: 1, status: 0, reporter: null })),
+    )
+    await db.sql`call refresh_continuous_aggregate('samples_1m', ${new Date(start - HOUR)}::timestamptz, ${new Date()}::timestamptz)`
+    await db.sql`call refresh_continuous_aggregate('samples_1h', ${new Date(start - HOUR)}::timestamptz, ${new Date()}::timestamptz)`
+    const report = await seedHistory(db.sql, { targets: 1, days: 2, intervalS: 300, packets: 1, loss: 0, seed: 1 })
+    expect(report.targets).toHaveLength(1)
+    // the live target's history is untouched
+    const [h] = await db.sql<{ sent: number }[]>`select sum(sent)::int as sent from samples_1h where target_id = ${live!.id}`
+    expect(h!.sent).toBe(rows)
+  })
+})
+
 describe('seed-history command line', () => {
+  it('names the networks it really seeds from in `pingscope seed --help`', () => {
+    const r = spawnSync(process.execPath, ['dist/cli/index.js', 'seed', '--help'], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 })
+    expect(r.status).toBe(0)
+    for (const net of SEED_NETWORKS) expect(r.stdout).toContain(net)
+    expect(r.stdout).not.toContain('198.18')
+    // and every address it hands out lies in them
+    for (let i = 0; i < 2000; i += 7) expect(seedAddress(i)).toMatch(DOC_ADDRESS)
+  })
+
   it('rejects bad flags with one line and exit code 2, before touching any database', () => {
     const dataDir = tempDir()
     for (const args of [['--days', '-1'], ['--targets', 'many'], ['--packets', '21']]) {

@@ -1,16 +1,20 @@
-import { rmSync } from 'node:fs'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadMigrations } from '../src/db/migrate.js'
 import { startServer } from '../src/server.js'
-import { tempDir, testConfig, testLog } from './helpers/db.js'
+import { type TestStore, createTestStore, testConfig, testLog } from './helpers/db.js'
+import { ENGINES } from './helpers/engines.js'
 
-describe('pingscope server on the embedded engine', () => {
-  const dataDir = tempDir()
-  afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
-  const config = testConfig({ DATA_DIR: dataDir, PORT: '0' })
+describe.each(ENGINES)('pingscope server (%s engine)', (engine) => {
+  let store: TestStore
+  let config: ReturnType<typeof testConfig>
+  beforeAll(async () => {
+    store = await createTestStore(engine)
+    config = testConfig({ ...store.env, PORT: '0' })
+  })
+  afterAll(() => store?.remove())
   const latest = loadMigrations().at(-1)!.version
 
-  it('starts on a fresh data directory, migrates and reports health', async () => {
+  it('starts on a fresh database, migrates and reports health', async () => {
     const server = await startServer(config, testLog)
     try {
       const res = await fetch(`${server.url}/health`)
@@ -18,8 +22,12 @@ describe('pingscope server on the embedded engine', () => {
       const body = await res.json()
       expect(body).toMatchObject({
         status: 'ok',
-        database: { mode: 'embedded', reachable: true, schema_version: latest, engine: { owned: true } },
-        jobs: { mode: 'pingscope', running: true },
+        database:
+          engine === 'embedded'
+            ? { mode: 'embedded', reachable: true, schema_version: latest, engine: { owned: true } }
+            : { mode: 'server', reachable: true, schema_version: latest },
+        // against a server TimescaleDB's own scheduler runs the policies
+        jobs: engine === 'embedded' ? { mode: 'pingscope', running: true } : { mode: 'timescaledb', running: false },
       })
       await server.db.sql`insert into targets (address, name) values ('192.0.2.10', 'kept across restarts')`
       const [t] = await server.db.sql`select id from targets where address = '192.0.2.10'`
@@ -34,7 +42,7 @@ describe('pingscope server on the embedded engine', () => {
     }
   })
 
-  it('restarts on the existing directory with data, hypertables and aggregates intact', async () => {
+  it('restarts on the existing database with data, hypertables and aggregates intact', async () => {
     const server = await startServer(config, testLog)
     try {
       const sql = server.db.sql

@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import { migrate } from '../../src/db/migrate.js'
 import { reconcilePolicies } from '../../src/db/policies.js'
-import { SEED_TAG, type SeedProgress, parseFlags, seedHistory } from '../../scripts/seed-history.js'
+import { SEED_NETWORKS, SEED_TAG, type SeedProgress, parseFlags, seedHistory } from '../../scripts/seed-history.js'
 import { UsageError, formatFields } from '../output.js'
 import { type CliDeps, action } from '../session.js'
 
@@ -36,7 +36,7 @@ export function registerSeed(program: Command, deps: CliDeps) {
     .option('--reset-seeded', 'delete previously seeded targets and their history first')
     .addHelpText(
       'after',
-      `\nSeeded targets are tagged "${SEED_TAG}", paused, and use 198.18.0.0/15 addresses.\n\nExamples:\n  pingscope seed --targets 5 --days 30\n  pingscope seed --reset-seeded --days 365 --interval-s 300 --json`,
+      `\nSeeded targets are tagged "${SEED_TAG}", paused, and use documentation addresses (${SEED_NETWORKS.join(', ')}): they are never probed.\n\nExamples:\n  pingscope seed --targets 5 --days 30\n  pingscope seed --reset-seeded --days 365 --interval-s 300 --json`,
     )
     .action(
       action(deps, 'admin', async (s, o: Partial<Record<(typeof FLAGS)[number], string>> & { resetSeeded?: boolean }) => {

@@ -70,7 +70,7 @@ const WAIT_PAINT = 'new Promise((r) => requestAnimationFrame(() => setTimeout(r)
 /** Loads the fleet (the page must hold a session) and measures it; see the header for the figures. */
 export async function measureFleet(page: Page, baseUrl: string, expectRows: number): Promise<FleetTiming> {
   await page.goto(`${baseUrl}/`)
-  await page.waitForFunction(`performance.getEntriesByName('${FLEET_READY_MARK}').length > 0`, null, { timeout: 60_000 })
+  await page.waitForFunction((mark) => performance.getEntriesByName(mark).length > 0, FLEET_READY_MARK, { timeout: 60_000 })
   const ready = await page.evaluate<{ at: number; interactive: number; rows: number; longest: number }>(`(() => {
     const m = performance.getEntriesByName('${FLEET_READY_MARK}')[0];
     const i = performance.getEntriesByName('${FLEET_INTERACTIVE_MARK}')[0];

@@ -3,13 +3,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Sql } from '../db/open.js'
 import { AppError } from '../errors.js'
-import { type AuthUser, authenticateBearer, jwtSignOptions, jwtVerifyOptions, requireAdminRole } from './auth.service.js'
-import type { Role } from './users.repo.js'
-
+import { type AccessClaims, type AuthUser, type VerifyJwt, authenticateBearer, jwtSignOptions, jwtVerifyOptions, requireAdminRole } from './auth.service.js'
+import { type CredentialWatch, createCredentialWatch } from './credential-watch.js'
 
 declare module '@fastify/jwt' {
   interface FastifyJWT {
-    payload: { sub: string; uid: number; role: Role }
+    payload: AccessClaims
     user: AuthUser
   }
 }
@@ -22,10 +21,15 @@ export interface AuthOptions {
 
 const unauthorized = (detail: string) => new AppError(401, detail, { 'www-authenticate': 'Bearer' })
 
+/** The credential in an `Authorization: Bearer …` header, or null. */
+export function bearerToken(header: string | undefined): string | null {
+  return (header ? /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] : undefined) ?? null
+}
+
 /**
  * Bearer authentication with a JWT (HS256 only, `exp` and `sub` required) or an API token (`pst_…`).
  * The user is read from the database on every request, so disabling a user or changing a role applies
- * at once, whatever tokens are still around.
+ * at once, whatever tokens are still around. `credentialWatch` does the same for streams that stay open.
  */
 export const authPlugin = fp<AuthOptions>(async (app: FastifyInstance, opts) => {
   await app.register(fastifyJwt, {
@@ -34,14 +38,19 @@ export const authPlugin = fp<AuthOptions>(async (app: FastifyInstance, opts) => 
     verify: jwtVerifyOptions,
   })
 
+  const verifyJwt: VerifyJwt = (token) => app.jwt.verify<ReturnType<VerifyJwt>>(token)
+
   app.decorate('authenticate', async (req: FastifyRequest) => {
-    const header = req.headers.authorization
-    const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null
-    if (!match) throw unauthorized('Missing credentials')
-    const result = await authenticateBearer(opts.sql, match[1]!, (token) => app.jwt.verify<{ sub: string; uid: number }>(token))
+    const token = bearerToken(req.headers.authorization)
+    if (!token) throw unauthorized('Missing credentials')
+    const result = await authenticateBearer(opts.sql, token, verifyJwt)
     if (!result.user) throw unauthorized('Invalid token')
     req.user = result.user
   })
+
+  const watch = createCredentialWatch({ sql: opts.sql, verifyJwt, onError: (err) => app.log.warn({ err }, 'could not re-check a credential') })
+  app.decorate('credentialWatch', watch)
+  app.addHook('onClose', async () => watch.close())
 
   app.decorate('requireAdmin', async (req: FastifyRequest, _reply: FastifyReply) => {
     requireAdminRole(req.user)
@@ -52,5 +61,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     authenticate: (req: FastifyRequest, reply: FastifyReply) => Promise<void>
     requireAdmin: (req: FastifyRequest, reply: FastifyReply) => Promise<void>
+    /** Ends long-lived requests (GET /live) whose credential stops being valid. */
+    credentialWatch: CredentialWatch
   }
 }

@@ -1,4 +1,5 @@
-import rateLimit from '@fastify/rate-limit'
+import rateLimit, { normalizeIP } from '@fastify/rate-limit'
+import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { Sql } from '../db/open.js'
@@ -20,25 +21,47 @@ import { findUserById, listUsers } from './users.repo.js'
 export interface AuthRoutesOptions {
   sql: Sql
   expiresMin: number
+  /** Login attempts per minute per client address and username. */
   loginRateLimitPerMin: number
+  /** Login attempts per minute in all, whatever the address and username. */
+  loginRateLimitGlobalPerMin: number
+}
+
+const tooManyLogins = (ttlMs: number) => {
+  const s = Math.max(1, Math.ceil(ttlMs / 1000))
+  return new AppError(429, `Too many login attempts; retry in ${s} s`, { 'retry-after': String(s) })
 }
 
 export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, opts) => {
   const { sql } = opts
+  const changed = () => app.credentialWatch.changed()
+
+  // Login attempts are limited per client address and username, so that one user's failures do not lock
+  // out everyone else at that address (behind a proxy: everyone), and in all, so that a password spray
+  // over many usernames or addresses stays bounded. The key needs the username, so the check runs once
+  // the body is parsed and valid (preHandler): @fastify/rate-limit's route option runs at onRequest,
+  // before there is a body. The per-user limit goes first: a locked-out user's retries are refused
+  // without using up everyone's budget. In-memory, per process.
   await app.register(rateLimit, { global: false })
+  const perUser = app.createRateLimit({
+    max: opts.loginRateLimitPerMin,
+    timeWindow: 60_000,
+    // IPv6 clients by /64, as the plugin does: one host usually holds a whole prefix.
+    keyGenerator: (req) => `${normalizeIP(req.ip)}|${(req.body as { username: string }).username.toLowerCase()}`,
+  })
+  const overall = app.createRateLimit({ max: opts.loginRateLimitGlobalPerMin, timeWindow: 60_000, keyGenerator: () => 'all' })
+  const limitLogin = async (req: FastifyRequest) => {
+    for (const limit of [perUser, overall]) {
+      const r = await limit(req)
+      if (!r.isAllowed && r.isExceeded) throw tooManyLogins(r.ttl)
+    }
+  }
 
   app.post(
     '/auth/login',
     {
+      preHandler: limitLogin,
       schema: { tags: ['auth'], summary: 'Exchange a username and password for a bearer token', security: [], body: loginBody, response: { 200: tokenResponse } },
-      config: {
-        rateLimit: {
-          max: opts.loginRateLimitPerMin,
-          timeWindow: '1 minute',
-          keyGenerator: (req) => `${req.ip}|${String((req.body as { username?: unknown } | undefined)?.username ?? '').toLowerCase()}`,
-          errorResponseBuilder: (_req, ctx) => new AppError(429, `Too many login attempts; retry in ${Math.ceil(ctx.ttl / 1000)} s`),
-        },
-      },
     },
     async (req) => {
       const user = await checkPassword(sql, req.body.username, req.body.password)
@@ -71,7 +94,7 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, 
   app.patch(
     '/users/:id',
     { onRequest: [app.authenticate, app.requireAdmin], schema: { tags: ['users'], params: idParams, body: userUpdateBody, response: { 200: userOut } } },
-    async (req) => userJson(await changeUser(sql, req.user, req.params.id, req.body)),
+    async (req) => userJson(await changeUser(sql, req.user, req.params.id, req.body, changed)),
   )
 
   // API tokens: everyone manages their own; admins see and revoke all.
@@ -95,7 +118,7 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, 
     '/tokens/:id',
     { onRequest: [app.authenticate], schema: { tags: ['tokens'], params: idParams, response: { 200: messageOut } } },
     async (req) => {
-      await revokeVisibleToken(sql, req.user, req.params.id)
+      await revokeVisibleToken(sql, req.user, req.params.id, changed)
       return { message: 'Token revoked', id: req.params.id }
     },
   )

@@ -1,9 +1,14 @@
 import { z } from 'zod'
+import { rowId, safeText } from '../lib/input.schema.js'
 
 export const roleSchema = z.enum(['admin', 'viewer'])
 
+// Passwords are hashed, never stored as text: only new ones are held to safeText (NUL or an unpaired
+// surrogate in one is more likely a client bug than a choice), so no existing password stops working.
+const newPassword = safeText().min(8, 'must be at least 8 characters').max(1024)
+
 export const loginBody = z.object({
-  username: z.string().min(1).max(64),
+  username: safeText().min(1).max(64),
   password: z.string().min(1).max(1024),
 })
 
@@ -23,19 +28,18 @@ export const userOut = z.object({
 })
 
 export const userCreateBody = z.object({
-  username: z
-    .string()
+  username: safeText()
     .trim()
     .min(1)
     .max(64)
     .regex(/^[A-Za-z0-9._@-]+$/, 'may contain letters, digits and . _ @ - only'),
-  password: z.string().min(8, 'must be at least 8 characters').max(1024),
+  password: newPassword,
   role: roleSchema.default('viewer'),
 })
 
 export const userUpdateBody = z
   .object({
-    password: z.string().min(8, 'must be at least 8 characters').max(1024).optional(),
+    password: newPassword.optional(),
     role: roleSchema.optional(),
     disabled: z.boolean().optional(),
   })
@@ -53,10 +57,10 @@ export const apiTokenOut = z.object({
 })
 
 export const tokenCreateBody = z.object({
-  name: z.string().trim().min(1).max(100),
+  name: safeText().trim().min(1).max(100),
   expires_in_days: z.number().int().min(1).max(3650).optional(),
 })
 
-export const idParams = z.object({ id: z.coerce.number().int().min(1).max(2147483647) })
+export const idParams = z.object({ id: rowId })
 
 export const messageOut = z.object({ message: z.string(), id: z.number().int() })

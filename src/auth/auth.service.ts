@@ -17,30 +17,39 @@ export interface AuthUser {
   via: 'jwt' | 'api_token'
 }
 
-/** The access token's claims: HS256, signed with loadJwtSecret, `exp` from JWT_EXPIRES_MIN. */
+/**
+ * The access token's claims: HS256, signed with loadJwtSecret, `exp` from JWT_EXPIRES_MIN; `cv` is the
+ * user's credential version when it was issued (a password, role or status change bumps it).
+ */
 export interface AccessClaims {
   sub: string
   uid: number
   role: Role
+  cv: number
 }
 
-export const accessClaims = (u: User): AccessClaims => ({ sub: u.username, uid: u.id, role: u.role })
+export const accessClaims = (u: User): AccessClaims => ({ sub: u.username, uid: u.id, role: u.role, cv: u.credentialVersion })
 
 /** Options for @fastify/jwt (API) and fast-jwt (CLI): the same algorithm, lifetime and required claims. */
 export const jwtSignOptions = (expiresMin: number) => ({ algorithm: 'HS256' as const, expiresIn: `${expiresMin}m` })
 export const jwtVerifyOptions = { algorithms: ['HS256' as const], requiredClaims: ['exp', 'sub'] }
 
-/** Why a credential was refused (the API answers "Invalid token" whatever the reason; the CLI says which). */
-export type AuthFailure = 'invalid' | 'expired' | 'revoked' | 'disabled' | 'unknown_user'
+/**
+ * Why a credential was refused (the API answers "Invalid token" whatever the reason; the CLI says which).
+ * `stale`: a JWT issued before its user's password, role or status changed.
+ */
+export type AuthFailure = 'invalid' | 'expired' | 'revoked' | 'disabled' | 'unknown_user' | 'stale'
 
 export type AuthResult = { user: AuthUser; failure?: never } | { user?: never; failure: AuthFailure }
 
 /** Verifies a JWT's signature and expiry and returns its claims; throws (fast-jwt's TokenError) otherwise. */
-export type VerifyJwt = (token: string) => { sub: string; uid: number }
+export type VerifyJwt = (token: string) => { sub: string; uid: number; cv?: number }
 
 /**
  * The user behind a bearer credential: an API token (`pst_…`, not revoked or expired) or a JWT. The user
- * is read from the database every time, so disabling a user or changing a role applies at once.
+ * is read from the database every time (one query by primary key for a JWT), so disabling a user or
+ * changing a role applies at once, and a JWT issued before the user's last password, role or status
+ * change is refused.
  */
 export async function authenticateBearer(sql: Sql, token: string, verifyJwt: VerifyJwt): Promise<AuthResult> {
   if (token.startsWith(TOKEN_PREFIX)) {
@@ -52,7 +61,7 @@ export async function authenticateBearer(sql: Sql, token: string, verifyJwt: Ver
     if (status.userDisabled) return { failure: 'disabled' }
     return { failure: 'expired' }
   }
-  let payload: { sub: string; uid: number }
+  let payload: ReturnType<VerifyJwt>
   try {
     payload = verifyJwt(token)
   } catch (err) {
@@ -61,6 +70,8 @@ export async function authenticateBearer(sql: Sql, token: string, verifyJwt: Ver
   const user = typeof payload.uid === 'number' ? await findUserById(sql, payload.uid) : null
   if (!user || user.username !== payload.sub) return { failure: 'unknown_user' }
   if (user.disabled) return { failure: 'disabled' }
+  // JWTs from before credential versions had no `cv`: valid until the user's first change (version 0).
+  if ((payload.cv ?? 0) !== user.credentialVersion) return { failure: 'stale' }
   return { user: { id: user.id, username: user.username, role: user.role, via: 'jwt' } }
 }
 
@@ -92,8 +103,17 @@ export async function addUser(sql: Sql, body: UserCreate): Promise<User> {
   return user
 }
 
-/** Changes password, role or disabled; nobody demotes or disables themselves (there must stay an admin). */
-export async function changeUser(sql: Sql, actor: { id: number }, id: number, body: UserUpdate): Promise<User> {
+/**
+ * Called after a change that may end credentials (a user's password, role or status, a revoked token),
+ * so that this process re-checks its open streams at once (see credential-watch.ts).
+ */
+export type CredentialsChanged = () => void
+
+/**
+ * Changes password, role or disabled; nobody demotes or disables themselves (there must stay an admin).
+ * A real change refuses the user's earlier JWTs (see updateUser).
+ */
+export async function changeUser(sql: Sql, actor: { id: number }, id: number, body: UserUpdate, changed?: CredentialsChanged): Promise<User> {
   if (id === actor.id && (body.role === 'viewer' || body.disabled === true)) {
     throw new AppError(400, 'You cannot demote or disable yourself')
   }
@@ -103,6 +123,7 @@ export async function changeUser(sql: Sql, actor: { id: number }, id: number, bo
     ...(body.disabled !== undefined ? { disabled: body.disabled } : {}),
   })
   if (!user) throw new AppError(404, 'User not found')
+  changed?.()
   return user
 }
 
@@ -116,9 +137,10 @@ export async function issueToken(sql: Sql, user: { id: number }, body: TokenCrea
   return createToken(sql, { userId: user.id, name: body.name, expiresAt })
 }
 
-export async function revokeVisibleToken(sql: Sql, user: AuthUser, id: number): Promise<void> {
+export async function revokeVisibleToken(sql: Sql, user: AuthUser, id: number, changed?: CredentialsChanged): Promise<void> {
   const ok = await revokeToken(sql, id, user.role === 'admin' ? null : user.id)
   if (!ok) throw new AppError(404, 'Token not found')
+  changed?.()
 }
 
 

@@ -50,7 +50,7 @@ export async function revokeToken(sql: Sql, id: number, userId: number | null): 
 /** The active user owning a valid (not revoked, not expired) token, or null. */
 export async function findUserByToken(sql: Sql, token: string): Promise<User | null> {
   const [u] = await sql<(User & { tokenId: number; lastUsedAt: Date | null })[]>`
-    select u.id, u.username, u.role, u.disabled, u.created_at, u.updated_at, t.id as token_id, t.last_used_at
+    select u.id, u.username, u.role, u.disabled, u.credential_version, u.created_at, u.updated_at, t.id as token_id, t.last_used_at
     from api_tokens t join users u on u.id = t.user_id
     where t.token_hash = ${hashToken(token)} and t.revoked_at is null
       and (t.expires_at is null or t.expires_at > now()) and not u.disabled`

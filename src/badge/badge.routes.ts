@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { Sql } from '../db/open.js'
 import { AppError } from '../errors.js'
+import { MAX_ID } from '../lib/input.schema.js'
 
 // A public status badge (opt-in per target with badge_public): state, 24 h uptime and median latency,
 // drawn as a small SVG for READMEs and wikis. Targets without the opt-in are 404, as if absent.
@@ -10,6 +11,13 @@ const COLORS = { up: '#2e9e44', degraded: '#d49a00', down: '#d23f31', paused: '#
 const escXml = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`)
 // Verdana 11px averages ~6.6 px per character: close enough for a badge.
 const width = (s: string) => Math.round(s.length * 6.6 + 12)
+
+/** `<id>.svg` → the id, within int4 like every id. */
+const badgeFile = z
+  .string()
+  .regex(/^\d{1,10}\.svg$/, 'must be <id>.svg')
+  .transform((f) => Number(f.slice(0, -4)))
+  .pipe(z.number().int().min(1).max(MAX_ID))
 
 export function renderBadge(label: string, message: string, color: string): string {
   const lw = width(label)
@@ -22,9 +30,9 @@ export function renderBadge(label: string, message: string, color: string): stri
 export const badgeRoutes: FastifyPluginAsyncZod<{ sql: Sql }> = async (app, { sql }) => {
   app.get(
     '/badge/:file',
-    { schema: { tags: ['badge'], summary: 'Public status badge (targets with badge_public only)', security: [], params: z.object({ file: z.string().regex(/^\d{1,10}\.svg$/, 'must be <id>.svg') }) } },
+    { schema: { tags: ['badge'], summary: 'Public status badge (targets with badge_public only)', security: [], params: z.object({ file: badgeFile }) } },
     async (req, reply) => {
-      const id = Number(req.params.file.slice(0, -4))
+      const id = req.params.file
       const [t] = await sql<{ name: string | null; address: string; enabled: boolean; badgePublic: boolean; open: boolean }[]>`
         select name, address, enabled, badge_public,
                exists (select 1 from outages o where o.target_id = t.id and o.ended_at is null) as open

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { isoTime } from '../samples/samples.schema.js'
+import { isoTime } from '../lib/input.schema.js'
 import { MAX_BUCKET_S, MAX_WINDOW_MINUTES, MIN_BUCKET_S } from './insights.tiers.js'
 
 // The predecessor's TargetInsights fields (same names, same meaning) plus the tier, jitter, loss %, MOS,

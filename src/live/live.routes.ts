@@ -1,12 +1,15 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import { bearerToken } from '../auth/auth.plugin.js'
 import type { LiveHub } from './hub.js'
 
 /**
  * GET /live: Server-Sent Events for the dashboard. Events: `samples` (once a second: the last round of
  * every target probed in that second), `outage` (open/closed), `targets` (the target set changed, from
  * any process). Authenticated like every other route; since browsers' EventSource cannot send headers,
- * the token may also come as `?access_token=`.
+ * the token may also come as `?access_token=`. The credential is re-checked while the stream is open
+ * (app.credentialWatch): once it is revoked, expired, or its user disabled or changed, the stream sends
+ * `unauthorized` and ends; the client's reconnection then gets a 401.
  */
 export const liveRoutes: FastifyPluginAsyncZod<{ hub: LiveHub; heartbeatMs?: number }> = async (app, { hub, heartbeatMs = 15_000 }) => {
   app.get(
@@ -39,9 +42,15 @@ export const liveRoutes: FastifyPluginAsyncZod<{ hub: LiveHub; heartbeatMs?: num
         res.write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`)
       })
       const heartbeat = setInterval(() => res.write(`: keep-alive ${Date.now()}\n\n`), heartbeatMs)
+      // authenticate has just accepted this header, so the token is there.
+      const unwatch = app.credentialWatch.watch(bearerToken(req.headers.authorization)!, () => {
+        close()
+        res.end(`event: unauthorized\ndata: ${JSON.stringify({ type: 'unauthorized', detail: 'Invalid token' })}\n\n`)
+      })
       const close = () => {
         clearInterval(heartbeat)
         unsubscribe()
+        unwatch()
       }
       req.raw.on('close', close)
       res.on('error', close)

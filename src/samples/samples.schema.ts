@@ -1,13 +1,8 @@
 import { z } from 'zod'
+import { isoTime } from '../lib/input.schema.js'
 
 // Raw sample history: the predecessor's PingLogOut fields (time, latency_ms, hops, packet_loss) plus the
 // measurement as stored, and the CSV export's time range.
-
-/** An ISO 8601 timestamp with seconds and a zone (`Z` or `+02:00`), parsed into a Date. */
-export const isoTime = z.iso
-  .datetime({ offset: true })
-  .transform((s) => new Date(s))
-  .describe('ISO 8601 timestamp with a zone, e.g. 2025-12-10T22:00:00Z')
 
 export const logsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100).describe('the newest N samples, returned oldest first'),

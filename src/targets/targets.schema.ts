@@ -1,11 +1,11 @@
 import { z } from 'zod'
+import { rowId, safeText } from '../lib/input.schema.js'
 
 // Target fields keep the predecessor's names (ip, frequency, is_active, url, notes) and add ours.
 
 // `.optional()` goes outside the transforms: an absent field must stay absent (PATCH leaves it alone),
 // while null or "" clears it.
-const url = z
-  .string()
+const url = safeText()
   .trim()
   .max(2048)
   .nullable()
@@ -22,26 +22,28 @@ const url = z
   })
   .optional()
 
-const notes = z
-  .string()
+const notes = safeText()
   .max(2000, 'must be at most 2000 characters')
   .nullable()
   .transform((v) => (v && v.trim() ? v : null))
   .optional()
 
-const tag = z
-  .string()
+const tag = safeText()
   .trim()
   .min(1)
   .max(50)
   .regex(/^[\p{L}\p{N}._:/-]+$/u, 'may contain letters, digits and . _ : / - only')
 
 export const targetCreateBody = z.object({
-  ip: z.string().trim().min(1, 'is required').max(253).describe('IPv4/IPv6 address, or a hostname resolved once and stored as its address'),
+  ip: safeText()
+    .trim()
+    .min(1, 'is required')
+    .max(253)
+    .describe('IPv4 (four decimal numbers) or IPv6 address, or a hostname resolved once and stored as its address'),
   frequency: z.number().int().min(1).max(3600).default(1).describe('seconds between rounds'),
   url,
   notes,
-  name: z.string().trim().max(200).nullish(),
+  name: safeText().trim().max(200).nullish(),
   tags: z.array(tag).max(50).default([]),
   packets: z.number().int().min(1).max(20).default(1).describe('echoes per round'),
   timeout_ms: z.number().int().min(100).max(10000).default(1000),
@@ -54,7 +56,7 @@ export const targetUpdateBody = z
     frequency: z.number().int().min(1).max(3600).nullish(),
     url,
     notes,
-    name: z.string().trim().max(200).nullish(),
+    name: safeText().trim().max(200).nullish(),
     tags: z.array(tag).max(50).optional(),
     packets: z.number().int().min(1).max(20).optional(),
     timeout_ms: z.number().int().min(100).max(10000).optional(),
@@ -88,15 +90,15 @@ export const targetOut = z.object({
 export type TargetOut = z.infer<typeof targetOut>
 
 export const targetListQuery = z.object({
-  tag: z.string().trim().min(1).optional(),
+  tag: safeText().trim().min(1).optional(),
   state: z.enum(['active', 'paused', 'up', 'down', 'unknown']).optional(),
-  q: z.string().trim().min(1).max(200).optional().describe('text search in address, name and notes'),
+  q: safeText().trim().min(1).max(200).optional().describe('text search in address, name and notes'),
   limit: z.coerce.number().int().min(1).max(10000).default(10000),
   offset: z.coerce.number().int().min(0).default(0),
   sort: z.enum(['id', 'ip', 'name', 'created_at']).default('id'),
 })
 export type TargetListQuery = z.infer<typeof targetListQuery>
 
-export const targetIdParams = z.object({ id: z.coerce.number().int().min(1).max(2147483647) })
+export const targetIdParams = z.object({ id: rowId })
 
 export const targetStatusOut = z.object({ message: z.string(), id: z.number().int() })

@@ -5,6 +5,7 @@ import { AppError, notFound } from '../errors.js'
 import { recordEvent } from '../events/events.repo.js'
 import type { TargetCreate, TargetOut, TargetUpdate } from './targets.schema.js'
 import { type TargetListed, type TargetRow, findTarget, listTargets } from './targets.repo.js'
+import { deleteTargetData } from './target-data.repo.js'
 import { isoOrNull } from '../lib/format.js'
 
 // Target rules shared by the API, the CLI and the web UI: validation beyond the schema, address
@@ -22,40 +23,76 @@ export function fieldError(field: string, msg: string): AppError {
   return new AppError(422, [{ loc: ['body', field], msg }])
 }
 
-/**
- * Canonical text of an IP address (`2001:DB8:0::1` → `2001:db8::1`, IPv4-mapped IPv6 → IPv4), or, for a
- * hostname, the address it resolves to now (stored as such: pingscope probes addresses, not names).
- */
 /** Resolves a hostname to one address (injectable: tests must not send DNS queries for fuzzed names). */
 export type ResolveHost = (hostname: string) => Promise<string>
 export const resolveWithDns: ResolveHost = async (hostname) => (await lookup(hostname, { verbatim: false })).address
 
-export async function normaliseAddress(input: string, resolve: ResolveHost = resolveWithDns): Promise<{ address: string; resolvedFrom: string | null }> {
-  const raw = input.trim().replace(/^\[(.*)\]$/, '$1')
-  if (isIP(raw) === 4) {
-    const parts = raw.split('.').map(Number)
-    if (parts.some((p) => p > 255)) throw fieldError('ip', 'value is not a valid IPv4 or IPv6 address')
-    return { address: parts.join('.'), resolvedFrom: null }
-  }
-  if (isIP(raw) === 6) {
+// Address rules (API_GUIDE.md, "Targets"). An IPv4 literal is four decimal numbers without leading zeros:
+// other numeric-looking text (010.0.0.1, 1.2.3, 0x7f.1, 2130706433) is what getaddrinfo and inet_aton read
+// as octal, hex or a short form (010.0.0.1 → 8.0.0.1, 1.2.3 → 1.2.0.3), so it is refused, never resolved.
+// As in the WHATWG URL parser, text whose last label is a number (decimal or 0x…) is an IPv4 attempt.
+const IPV4_ATTEMPT = /(^|\.)(\d+|0x[0-9a-f]*)\.?$/i
+const HOSTNAME = /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*\.?$/
+
+const ADDRESS_RULES = {
+  ipv4: 'value is not a valid IPv4 address: use four decimal numbers 0–255 without leading zeros, e.g. 192.0.2.1',
+  zone: 'zone ids (the %… suffix) are not supported: pingscope stores normalised addresses and does not monitor scoped link-local addresses',
+  unspecified: 'the unspecified address (0.0.0.0 or ::) is not a host that can be probed',
+  broadcast: 'the broadcast address (255.255.255.255) is not a host that can be probed',
+  multicast: 'a multicast address (224.0.0.0/4 or ff00::/8) is not a host that can be probed',
+} as const
+
+/**
+ * The canonical text of an IP address literal (`2001:DB8:0::1` → `2001:db8::1`, IPv4-mapped IPv6 → IPv4),
+ * `{ refused }` with the reason for an address pingscope does not monitor, or null when `raw` is no IP
+ * address at all.
+ */
+function canonicalAddress(raw: string): { address: string } | { refused: string } | null {
+  const zone = raw.indexOf('%')
+  if (zone > 0 && isIP(raw.slice(0, zone))) return { refused: ADDRESS_RULES.zone }
+  if (zone >= 0) return null
+  let address: string
+  if (isIP(raw) === 4) address = raw // node's isIP takes dotted-quad decimal only (no leading zeros)
+  else if (isIP(raw) === 6) {
     // URL canonicalises IPv6 text (RFC 5952: lower case, longest zero run compressed).
-    let a = new URL(`http://[${raw}]/`).hostname.slice(1, -1)
-    const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(a)
+    const url = URL.canParse(`http://[${raw}]/`) ? new URL(`http://[${raw}]/`) : null
+    if (!url) return null
+    address = url.hostname.slice(1, -1)
+    const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(address)
     if (mapped) {
       const n = (parseInt(mapped[1]!, 16) << 16) | parseInt(mapped[2]!, 16)
-      a = [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.')
+      address = [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.')
     }
-    return { address: a, resolvedFrom: null }
-  }
-  if (!/^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*\.?$/.test(raw)) {
-    throw fieldError('ip', 'value is not a valid IPv4 or IPv6 address or hostname')
-  }
+  } else return null
+  if (address === '0.0.0.0' || address === '::') return { refused: ADDRESS_RULES.unspecified }
+  if (address === '255.255.255.255') return { refused: ADDRESS_RULES.broadcast }
+  const first = isIP(address) === 4 ? Number(address.split('.')[0]) : -1
+  if ((first >= 224 && first <= 239) || /^ff[0-9a-f]{2}:/.test(address)) return { refused: ADDRESS_RULES.multicast }
+  return { address }
+}
+
+/**
+ * Canonical text of an IP address, or, for a hostname, the address it resolves to now (stored as such:
+ * pingscope probes addresses, not names). Anything else is a 422 on `ip` with the reason.
+ */
+export async function normaliseAddress(input: string, resolve: ResolveHost = resolveWithDns): Promise<{ address: string; resolvedFrom: string | null }> {
+  const raw = input.trim().replace(/^\[(.*)\]$/, '$1')
+  const literal = canonicalAddress(raw)
+  if (literal && 'refused' in literal) throw fieldError('ip', literal.refused)
+  if (literal) return { address: literal.address, resolvedFrom: null }
+  if (IPV4_ATTEMPT.test(raw)) throw fieldError('ip', ADDRESS_RULES.ipv4)
+  if (!HOSTNAME.test(raw)) throw fieldError('ip', 'value is not a valid IPv4 or IPv6 address or hostname')
+  let resolved: string
   try {
-    const address = await resolve(raw)
-    return normaliseAddress(address, resolve).then((r) => ({ address: r.address, resolvedFrom: raw }))
+    resolved = await resolve(raw)
   } catch {
     throw fieldError('ip', `hostname ${raw} could not be resolved`)
   }
+  // The answer obeys the literal rules: a name may resolve to 0.0.0.0 (DNS blocklists) or a scoped address.
+  const answer = canonicalAddress(resolved)
+  if (!answer) throw fieldError('ip', `hostname ${raw} resolved to ${resolved}, which is not an IP address`)
+  if ('refused' in answer) throw fieldError('ip', `hostname ${raw} resolves to ${resolved}: ${answer.refused}`)
+  return { address: answer.address, resolvedFrom: raw }
 }
 
 async function addEvent(sql: Queryable, targetId: number, type: string, message: string, actor: string, data: Record<string, unknown> = {}) {
@@ -160,11 +197,15 @@ export async function setTargetEnabled(sql: Sql, id: number, enabled: boolean, a
   })
 }
 
-/** Deletes a target and its raw samples, outages and traceroutes; its events stay as the audit trail. */
+/**
+ * Deletes a target with its raw samples, rollup rows, outages and traceroutes; its events stay as the audit
+ * trail. The measurements go first, in short transactions (see deleteTargetData); the target row goes
+ * with its 'deleted' event and the last of its rows, so a failure midway leaves a target to delete again.
+ */
 export async function deleteTarget(sql: Sql, id: number, actor: string): Promise<void> {
-  await sql.begin(async (tx) => {
+  await requireTarget(sql, id)
+  await deleteTargetData(sql, [id], async (tx) => {
     const t = await requireTarget(tx, id)
-    await tx`delete from samples where target_id = ${id}`
     await tx`delete from targets where id = ${id}`
     await addEvent(tx, id, 'deleted', `Tracking stopped and target ${t.address} deleted`, actor, { address: t.address, name: t.name })
   })

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process'
+import { accessSync, constants, statSync } from 'node:fs'
+import path from 'node:path'
 import { isIP } from 'node:net'
 
 // The traceroute adapter: the system binary run with an argument array (never a shell), an overall
@@ -138,4 +140,21 @@ export function createTracerouteRunner(opts: RunnerOptions): TracerouteRunner {
       })
     },
   }
+}
+
+/**
+ * Whether the traceroute binary is there to be run: null when it is, else the reason and the fix. It is
+ * looked up as spawn would (a name on PATH, or a path), without running it.
+ */
+export function checkTracerouteBinary(bin: string, searchPath: string): string | null {
+  const candidates = bin.includes('/') ? [bin] : searchPath.split(':').filter(Boolean).map((dir) => path.join(dir, bin))
+  for (const file of candidates) {
+    try {
+      accessSync(file, constants.X_OK)
+      if (statSync(file).isFile()) return null
+    } catch {
+      // not here
+    }
+  }
+  return `traceroute binary "${bin}" not found${bin.includes('/') ? '' : ' on PATH'}: traceroute runs answer 503 until it is installed (Debian: apt-get install traceroute) or TRACEROUTE_BIN names it`
 }

@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import fastifyStatic from '@fastify/static'
 import type { FastifyReply } from 'fastify'
@@ -39,8 +40,16 @@ export const webPlugin: FastifyPluginAsyncZod<WebPluginOptions> = async (app, op
   }
 
   await app.register(fastifyStatic, { root: path.join(dist, 'assets'), prefix: '/assets/', maxAge: '365d', immutable: true })
-  const sendIndex = (reply: FastifyReply) =>
-    reply.header('cache-control', 'no-cache').sendFile('index.html', dist, { cacheControl: false })
+  // index.html has one small inline script (the theme, set before the first paint): the page's CSP
+  // allows exactly that script by its hash, nothing else inline.
+  const inlineHashes = inlineScriptHashes(readFileSync(path.join(dist, 'index.html'), 'utf8'))
+  const sendIndex = (reply: FastifyReply) => {
+    const csp = reply.getHeader('content-security-policy')
+    if (typeof csp === 'string' && inlineHashes.length > 0) {
+      reply.header('content-security-policy', csp.replace("script-src 'self'", `script-src 'self' ${inlineHashes.join(' ')}`))
+    }
+    return reply.header('cache-control', 'no-cache').sendFile('index.html', dist, { cacheControl: false })
+  }
 
   app.get('/', hide, async (_req, reply) => sendIndex(reply))
   app.get('/*', hide, async (req, reply) => {
@@ -49,4 +58,11 @@ export const webPlugin: FastifyPluginAsyncZod<WebPluginOptions> = async (app, op
     if (!wantsHtml || !(SPA_ROOTS as readonly string[]).includes(first)) return reply.status(404).send({ detail: 'Not Found' })
     return sendIndex(reply)
   })
+}
+
+/** CSP source expressions ('sha256-…') of the inline scripts of an HTML page. */
+export function inlineScriptHashes(html: string): string[] {
+  return [...html.matchAll(/<script(?![^>]*\bsrc=)[^>]*>([\s\S]*?)<\/script>/g)].map(
+    (m) => `'sha256-${createHash('sha256').update(m[1]!, 'utf8').digest('base64')}'`,
+  )
 }

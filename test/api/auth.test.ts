@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ADMIN, type TestApp, buildTestApp } from '../helpers/app.js'
+import { ADMIN, type TestApp, VIEWER, buildTestApp } from '../helpers/app.js'
+import { ENGINES } from '../helpers/engines.js'
 
-describe('auth API', () => {
+describe.each(ENGINES)('auth API (%s engine)', (engine) => {
   let t: TestApp
   beforeAll(async () => {
-    t = await buildTestApp()
+    t = await buildTestApp(engine)
   })
   afterAll(() => t?.close())
 
@@ -39,6 +40,78 @@ describe('auth API', () => {
     expect(revoked.json()).toEqual({ detail: 'Invalid token' })
   })
 
+  it('limits login attempts per client address and username: one user locked out does not lock out the others', async () => {
+    // inject's remoteAddress is the client address the limiter sees; these tests use their own
+    const from = (remoteAddress: string, payload: object) => t.app.inject({ method: 'POST', url: '/auth/login', payload, remoteAddress })
+    for (let i = 0; i < 10; i++) {
+      expect((await from('198.51.100.7', { username: 'viewer', password: `wrong-${i}` })).statusCode).toBe(401)
+    }
+    const locked = await from('198.51.100.7', VIEWER) // even with the right password
+    expect(locked.statusCode).toBe(429)
+    expect(locked.json().detail).toMatch(/^Too many login attempts; retry in \d+ s$/)
+    expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0)
+    expect((await from('198.51.100.7', { username: 'VIEWER', password: 'x' })).statusCode).toBe(429) // usernames are case-insensitive
+    // another user from the same address (behind a proxy: everyone), and the same user from elsewhere
+    expect((await from('198.51.100.7', ADMIN)).statusCode).toBe(200)
+    expect((await from('198.51.100.8', VIEWER)).statusCode).toBe(200)
+  })
+
+  it('bounds login attempts per minute across all addresses and usernames (LOGIN_RATE_LIMIT_GLOBAL_PER_MIN)', async () => {
+    const g = await buildTestApp(engine, { LOGIN_RATE_LIMIT_GLOBAL_PER_MIN: '12' }) // its admin and viewer logins count: 2
+    try {
+      // a password spray: one attempt per username, each from its own address
+      for (let i = 0; i < 10; i++) {
+        const res = await g.app.inject({ method: 'POST', url: '/auth/login', payload: { username: `user${i}`, password: 'Winter2026!' }, remoteAddress: `203.0.113.${i + 1}` })
+        expect(res.statusCode, `attempt ${i}`).toBe(401)
+      }
+      const over = await g.app.inject({ method: 'POST', url: '/auth/login', payload: ADMIN, remoteAddress: '203.0.113.200' })
+      expect(over.statusCode).toBe(429)
+      expect(over.json().detail).toMatch(/^Too many login attempts; retry in \d+ s$/)
+      // requests with a token are not login attempts
+      expect((await g.app.inject({ url: '/auth/me', headers: g.admin })).statusCode).toBe(200)
+    } finally {
+      await g.close()
+    }
+  })
+
+  it('refuses every JWT issued before a password change, role change or disable (API tokens stay until revoked)', async () => {
+    const pw = 'rotate-password-1'
+    const created = await t.app.inject({ method: 'POST', url: '/users', headers: t.admin, payload: { username: 'rotator', password: pw, role: 'viewer' } })
+    expect(created.statusCode).toBe(201)
+    const id = created.json<{ id: number }>().id
+    const login = async (password: string) => {
+      const res = await t.app.inject({ method: 'POST', url: '/auth/login', payload: { username: 'rotator', password }, remoteAddress: '192.0.2.44' })
+      expect(res.statusCode).toBe(200)
+      return { authorization: `Bearer ${res.json<{ access_token: string }>().access_token}` }
+    }
+    const me = async (headers: { authorization: string }) => (await t.app.inject({ url: '/auth/me', headers })).statusCode
+    const patch = async (payload: object) => expect((await t.app.inject({ method: 'PATCH', url: `/users/${id}`, headers: t.admin, payload })).statusCode).toBe(200)
+
+    const first = await login(pw)
+    const second = await login(pw)
+    const apiToken = (await t.app.inject({ method: 'POST', url: '/tokens', headers: first, payload: { name: 'rotator script' } })).json<{ token: string }>().token
+    expect([await me(first), await me(second)]).toEqual([200, 200])
+
+    await patch({ password: 'rotate-password-2' })
+    const refused = await t.app.inject({ url: '/auth/me', headers: first })
+    expect([refused.statusCode, refused.json()]).toEqual([401, { detail: 'Invalid token' }])
+    expect(await me(second)).toBe(401)
+    expect(await me({ authorization: `Bearer ${apiToken}` })).toBe(200)
+    const third = await login('rotate-password-2')
+    expect(await me(third)).toBe(200)
+
+    await patch({ role: 'viewer' }) // no change: nobody is logged out
+    expect(await me(third)).toBe(200)
+    await patch({ role: 'admin' })
+    expect(await me(third)).toBe(401)
+
+    const fourth = await login('rotate-password-2')
+    await patch({ disabled: true })
+    await patch({ disabled: false })
+    expect(await me(fourth)).toBe(401) // enabling again does not bring old sessions back
+    expect(await me(await login('rotate-password-2'))).toBe(200)
+  })
+
   it('keeps user management to admins', async () => {
     const denied = await t.app.inject({ method: 'POST', url: '/users', headers: t.viewer, payload: { username: 'x', password: 'password-123' } })
     expect(denied.statusCode).toBe(403)
@@ -54,7 +127,7 @@ describe('auth API', () => {
   it('allows no cross-origin browser calls unless CORS_ORIGINS lists the origin', async () => {
     const pre = await t.app.inject({ method: 'OPTIONS', url: '/targets/', headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'GET' } })
     expect(pre.headers['access-control-allow-origin']).toBeUndefined()
-    const c = await buildTestApp({ CORS_ORIGINS: 'http://localhost:5173, https://ops.example' })
+    const c = await buildTestApp(engine, { CORS_ORIGINS: 'http://localhost:5173, https://ops.example' })
     try {
       const ok = await c.app.inject({ method: 'OPTIONS', url: '/targets/', headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' } })
       expect(ok.statusCode).toBe(204)

@@ -5,6 +5,7 @@ import { meanOpinionScore } from '../../src/insights/insights.mos.js'
 import { DEFAULT_RETENTION, MAX_BUCKETS, TIERS, chooseBucketSeconds, chooseTier } from '../../src/insights/insights.tiers.js'
 import { type Sample, insertSamples } from '../../src/probe/writer.js'
 import { type TestApp, buildTestApp } from '../helpers/app.js'
+import { ENGINES } from '../helpers/engines.js'
 
 // /insights on the real engine. Expected values are computed here from the samples the test generates
 // itself, never from the database: exact statistics for a raw window, and for a 60-day window answered
@@ -155,7 +156,7 @@ describe('tier and bucket choice', () => {
   })
 })
 
-describe('insights API', () => {
+describe.each(ENGINES)('insights API (%s engine)', (engine) => {
   let t: TestApp
   let sql: Sql
   const now = Date.now()
@@ -180,7 +181,7 @@ describe('insights API', () => {
   let outageStraddling = 0
 
   beforeAll(async () => {
-    t = await buildTestApp()
+    t = await buildTestApp(engine)
     sql = t.db.sql
     rawTarget = await makeTarget(sql, '198.51.100.1')
     longTarget = await makeTarget(sql, '198.51.100.2')

@@ -1,18 +1,19 @@
-import { rmSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type RunningServer, startServer } from '../../src/server.js'
-import { tempDir, testConfig, testLog } from '../helpers/db.js'
+import { type TestStore, createTestStore, testConfig, testLog } from '../helpers/db.js'
+import { ENGINES } from '../helpers/engines.js'
 
 // A real server (real scheduler, real ICMP on loopback) over real HTTP: live updates, metrics, badges.
-describe('live updates, metrics and badges over HTTP', () => {
-  const dataDir = tempDir()
+describe.each(ENGINES)('live updates, metrics and badges over HTTP (%s engine)', (engine) => {
+  let store: TestStore
   let server: RunningServer
   let auth: { authorization: string }
   let pub: number
   let priv: number
 
   beforeAll(async () => {
-    server = await startServer(testConfig({ DATA_DIR: dataDir, PORT: '0', ADMIN_PASSWORD: 'admin-password-123' }), testLog)
+    store = await createTestStore(engine)
+    server = await startServer(testConfig({ ...store.env, PORT: '0', ADMIN_PASSWORD: 'admin-password-123' }), testLog)
     const login = await fetch(`${server.url}/auth/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -26,7 +27,7 @@ describe('live updates, metrics and badges over HTTP', () => {
   })
   afterAll(async () => {
     await server?.stop()
-    rmSync(dataDir, { recursive: true, force: true })
+    await store?.remove()
   })
 
   it('streams samples every second and target changes made through the API', async () => {
@@ -74,6 +75,93 @@ describe('live updates, metrics and badges over HTTP', () => {
   it('refuses the stream without a valid token', async () => {
     expect((await fetch(`${server.url}/live`)).status).toBe(401)
     expect((await fetch(`${server.url}/live?access_token=forged`)).status).toBe(401)
+  })
+
+  // An open stream is re-checked like a request: revoking its token or disabling its user ends it.
+  describe('closes an open stream once its credential is no longer valid', () => {
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+    /** GET /live as a client would; `ended` resolves when the server ends the stream. */
+    async function openLive(token: string) {
+      const ctrl = new AbortController()
+      const res = await fetch(`${server.url}/live?access_token=${encodeURIComponent(token)}`, { signal: ctrl.signal })
+      expect(res.status).toBe(200)
+      const reader = res.body!.getReader()
+      const decoder = new TextDecoder()
+      let text = ''
+      let hello = () => {}
+      const greeted = new Promise<void>((r) => (hello = r))
+      const ended = (async () => {
+        try {
+          for (;;) {
+            const { value, done } = await reader.read()
+            if (done) return
+            text += decoder.decode(value, { stream: true })
+            if (text.includes('event: hello')) hello()
+          }
+        } catch {
+          // aborted by the test
+        }
+      })()
+      await Promise.race([greeted, sleep(5000)])
+      expect(text).toContain('event: hello')
+      return { ended, events: () => [...text.matchAll(/^event: (.*)$/gm)].map((m) => m[1]), abort: () => ctrl.abort() }
+    }
+    // Changes made through the API end the stream at once: well before the first periodic re-check (3 s
+    // after the stream opened), so these bounds tell the two paths apart.
+    const AT_ONCE_MS = 2000
+    /** Milliseconds until `p` settles, or null when it has not within `ms`. */
+    const settlesWithin = async (p: Promise<unknown>, ms: number, t0: number) =>
+      Promise.race([p.then(() => Date.now() - t0), sleep(ms - (Date.now() - t0)).then(() => null)])
+    const api = async (method: string, path: string, body?: object) => {
+      const res = await fetch(`${server.url}${path}`, { method, headers: { ...auth, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) })
+      expect(res.status, `${method} ${path}`).toBeLessThan(300)
+      return res.json() as Promise<Record<string, unknown>>
+    }
+
+    it('ends a stream opened with an API token revoked through the API, and only that one', async () => {
+      const { token, id } = (await api('POST', '/tokens', { name: 'live revoke' })) as { token: string; id: number }
+      const admin = await openLive(auth.authorization.slice(7))
+      const live = await openLive(token)
+      try {
+        const t0 = Date.now()
+        await api('DELETE', `/tokens/${id}`)
+        expect(await settlesWithin(live.ended, AT_ONCE_MS, t0)).not.toBeNull()
+        expect(live.events().at(-1)).toBe('unauthorized')
+        expect(await settlesWithin(admin.ended, 500, Date.now())).toBeNull() // the admin's own stream goes on
+      } finally {
+        live.abort()
+        admin.abort()
+      }
+    })
+
+    it('ends a stream opened with the JWT of a user who gets disabled', async () => {
+      const user = (await api('POST', '/users', { username: 'live-viewer', password: 'live-viewer-123', role: 'viewer' })) as { id: number }
+      const login = await fetch(`${server.url}/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'live-viewer', password: 'live-viewer-123' }),
+      })
+      const live = await openLive(((await login.json()) as { access_token: string }).access_token)
+      try {
+        const t0 = Date.now()
+        await api('PATCH', `/users/${user.id}`, { disabled: true })
+        expect(await settlesWithin(live.ended, AT_ONCE_MS, t0)).not.toBeNull()
+      } finally {
+        live.abort()
+      }
+    })
+
+    it('ends a stream within 5 s when another process (the CLI) revokes its token in the database', async () => {
+      const { token, id } = (await api('POST', '/tokens', { name: 'live revoke elsewhere' })) as { token: string; id: number }
+      const live = await openLive(token)
+      try {
+        const t0 = Date.now()
+        await server.db.sql`update api_tokens set revoked_at = now() where id = ${id}`
+        expect(await settlesWithin(live.ended, 5000, t0)).not.toBeNull()
+      } finally {
+        live.abort()
+      }
+    })
   })
 
   it('exposes Prometheus metrics, per target, to authenticated scrapers', async () => {

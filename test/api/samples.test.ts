@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Sql } from '../../src/db/open.js'
 import { type Sample, insertSamples } from '../../src/probe/writer.js'
 import { type TestApp, buildTestApp } from '../helpers/app.js'
+import { ENGINES } from '../helpers/engines.js'
 
 // Raw history routes on the real engine: /logs, /logs/export (streamed CSV) and /events.
 
@@ -39,7 +40,7 @@ const hopsOf = (ttl: number | null) => (ttl === null ? null : (ttl <= 64 ? 64 : 
 const csvLine = (s: Sample, address: string) =>
   [s.time.toISOString(), s.targetId, address, s.rttUs === null ? '' : s.rttUs / 1000, hopsOf(s.ttl) ?? '', s.rttUs === null ? 1 : 0].join(',')
 
-describe('samples API', () => {
+describe.each(ENGINES)('samples API (%s engine)', (engine) => {
   let t: TestApp
   let sql: Sql
   let small: number
@@ -49,7 +50,7 @@ describe('samples API', () => {
   const samples: Sample[] = []
 
   beforeAll(async () => {
-    t = await buildTestApp()
+    t = await buildTestApp(engine)
     sql = t.db.sql
     small = await makeTarget(sql, smallAddress)
     big = await makeTarget(sql, '192.0.2.11')

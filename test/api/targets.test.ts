@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type TestApp, buildTestApp } from '../helpers/app.js'
+import { ENGINES } from '../helpers/engines.js'
 
 // The predecessor's target contract (paths, fields, messages), with its defects fixed.
-describe('targets API', () => {
+describe.each(ENGINES)('targets API (%s engine)', (engine) => {
   let t: TestApp
   beforeAll(async () => {
-    t = await buildTestApp()
+    t = await buildTestApp(engine)
   })
   afterAll(() => t?.close())
 
@@ -62,6 +63,48 @@ describe('targets API', () => {
     const junk = await t.app.inject({ method: 'POST', url: '/targets/', headers: { ...t.admin, 'content-type': 'application/json' }, payload: '{"ip": ' })
     expect(junk.statusCode).toBe(400)
     expect(junk.json().detail).toEqual(expect.any(String))
+  })
+
+  // Issue 10, item 6: only dotted-quad decimal is an IPv4 literal; anything else numeric-looking was handed to
+  // the resolver, which reads it the BSD way (010.0.0.1 → 8.0.0.1, 1.2.3 → 1.2.0.3). Addresses that are not
+  // one host, and scoped (zone id) addresses, are refused with the reason.
+  it('accepts IPv4 only as four decimal numbers and refuses special and scoped addresses with a 422 on ip', async () => {
+    const refused: [string, RegExp][] = [
+      ['010.0.0.1', /not a valid IPv4 address: use four decimal numbers 0–255 without leading zeros/],
+      ['1.2.3', /not a valid IPv4 address/],
+      ['127.0.0', /not a valid IPv4 address/],
+      ['999.1.1.1', /not a valid IPv4 address/],
+      ['1.2.3.4.5', /not a valid IPv4 address/],
+      ['127.0.0.01', /not a valid IPv4 address/],
+      ['0x7f.1', /not a valid IPv4 address/],
+      ['0x7f000001', /not a valid IPv4 address/],
+      ['2130706433', /not a valid IPv4 address/],
+      ['0.0.0.0', /unspecified address/],
+      ['::', /unspecified address/],
+      ['::ffff:0.0.0.0', /unspecified address/],
+      ['255.255.255.255', /broadcast address/],
+      ['224.0.0.1', /multicast address/],
+      ['239.255.255.250', /multicast address/],
+      ['ff02::1', /multicast address/],
+      ['FF05::1:3', /multicast address/],
+      ['::1%lo', /zone id/],
+      ['fe80::1%eth0', /zone id/],
+      ['[fe80::1%eth0]', /zone id/],
+    ]
+    for (const [ip, msg] of refused) {
+      const res = await post({ ip })
+      expect(res.statusCode, ip).toBe(422)
+      const [problem] = res.json<{ detail: { loc: string[]; msg: string }[] }>().detail
+      expect(problem!.loc, ip).toEqual(['body', 'ip'])
+      expect(problem!.msg, ip).toMatch(msg)
+    }
+    for (const [ip, stored] of [['192.0.2.1', '192.0.2.1'], ['223.255.255.254', '223.255.255.254'], ['[2001:DB8::7]', '2001:db8::7'], ['::ffff:192.0.2.9', '192.0.2.9']]) {
+      const res = await post({ ip })
+      expect(res.statusCode, ip).toBe(200)
+      expect(res.json().message, ip).toBe(`Started tracking ${stored}`)
+    }
+    const [row] = await t.db.sql<{ n: number }[]>`select count(*)::int as n from targets where address in ('8.0.0.1', '1.2.0.3', '127.0.0.0', '0.0.0.0')`
+    expect(row!.n).toBe(0)
   })
 
   it('updates, pauses, resumes and deletes, recording events with the acting user', async () => {

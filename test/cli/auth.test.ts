@@ -9,15 +9,17 @@ import { loadJwtSecret } from '../../src/auth/bootstrap.js'
 import { type TestDatabase, openTestDatabase, tempDir } from '../helpers/db.js'
 import { freePort } from '../helpers/process.js'
 import { oneLine, runCli, show } from './cli.js'
+import { ENGINES } from '../helpers/engines.js'
+import { databaseKey } from '../../cli/credentials.js'
 
 const ADMIN = { username: 'root', password: 'root-password-123' }
 const VIEWER = { username: 'watcher', password: 'watcher-password-123' }
 
-describe('pingscope login, credentials and roles', () => {
+describe.each(ENGINES)('pingscope login, credentials and roles (%s engine)', (engine) => {
   let db: TestDatabase
   const home = tempDir('pingscope-home-')
   let key: string
-  const envFor = (config: string, extra: Record<string, string> = {}) => ({ DATA_DIR: db.dataDir, HOME: home, XDG_CONFIG_HOME: path.join(home, config), ...extra })
+  const envFor = (config: string, extra: Record<string, string> = {}) => ({ ...db.env, HOME: home, XDG_CONFIG_HOME: path.join(home, config), ...extra })
   const credentialsOf = (config: string) => path.join(home, config, 'pingscope', 'credentials.json')
   const ok = async (args: string[], env: Record<string, string>, input = '') => {
     const r = await runCli(args, env, input)
@@ -33,8 +35,8 @@ describe('pingscope login, credentials and roles', () => {
   }
 
   beforeAll(async () => {
-    db = await openTestDatabase() // this process runs the engine; the CLI processes connect to it
-    key = `embedded:${db.dataDir}`
+    db = await openTestDatabase({ engine }) // this process runs the engine; the CLI processes connect to it
+    key = databaseKey(db.config)
   })
   afterAll(async () => {
     await db?.destroy()
@@ -88,7 +90,7 @@ describe('pingscope login, credentials and roles', () => {
     expect(readFileSync(file, 'utf8')).not.toContain(ADMIN.password)
 
     // Without XDG_CONFIG_HOME: ~/.config/pingscope/credentials.json
-    const noXdg = { DATA_DIR: db.dataDir, HOME: path.join(home, 'plain-home') }
+    const noXdg = { ...db.env, HOME: path.join(home, 'plain-home') }
     await ok(['login', '-u', ADMIN.username, '--quiet'], noXdg, ADMIN.password)
     expect(statSync(path.join(home, 'plain-home', '.config', 'pingscope', 'credentials.json')).mode & 0o777).toBe(0o600)
     expect((await ok(['whoami', '--quiet'], noXdg)).stdout).toBe(`${ADMIN.username}\n`)

@@ -1,4 +1,4 @@
-// The whole CLI flow as an operator runs it, against an embedded data directory while `pingscope serve`
+// The whole CLI flow as an operator runs it, on one database (embedded or server) while `pingscope serve`
 // runs on it: login → add → list → pause → resume → insights → export → traceroute (the network lab's
 // chain) → delete, once with human output and once with --json, watching the server's scheduler react
 // to each change. Probes go to loopback addresses and to the lab's namespaces only.
@@ -10,7 +10,9 @@ import { insightsOut } from '../../src/insights/insights.schema.js'
 import { logOut } from '../../src/samples/samples.schema.js'
 import { targetOut } from '../../src/targets/targets.schema.js'
 import { tracerouteOut } from '../../src/traceroute/traceroute.schema.js'
-import { tempDir } from '../helpers/db.js'
+import { databaseKey } from '../../cli/credentials.js'
+import { type TestStore, createTestStore, tempDir, testConfig } from '../helpers/db.js'
+import { ENGINES } from '../helpers/engines.js'
 import { type Lab, startLab } from '../helpers/lab.js'
 import { type Spawned, freePort, spawnCli, waitForHealthy } from '../helpers/process.js'
 import { type CliResult, runCli, show, until } from './cli.js'
@@ -18,18 +20,21 @@ import { type CliResult, runCli, show, until } from './cli.js'
 const ADMIN_PASSWORD = 'flow-admin-password'
 const ISO_Z = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
 
-describe('pingscope CLI while `pingscope serve` runs on the same data directory', () => {
-  const dataDir = tempDir()
+describe.each(ENGINES)('pingscope CLI while `pingscope serve` runs on the same database (%s engine)', (engine) => {
+  let store: TestStore
+  let key: string
   const home = tempDir('pingscope-home-')
   let serve: Spawned
   let lab: Lab
   let api: string
 
   beforeAll(async () => {
+    store = await createTestStore(engine)
+    key = databaseKey(testConfig(store.env))
     const port = await freePort()
     api = `http://127.0.0.1:${port}`
     // LOG_LEVEL=warn: the CLI's own logs stay at warn too, so stderr holds only errors.
-    serve = spawnCli(['serve'], { DATA_DIR: dataDir, PORT: String(port), ADMIN_PASSWORD, LOG_LEVEL: 'warn', HOME: home })
+    serve = spawnCli(['serve'], { ...store.env, PORT: String(port), ADMIN_PASSWORD, LOG_LEVEL: 'warn', HOME: home })
     ;[lab] = await Promise.all([startLab(['chain']), waitForHealthy(api, 90_000)])
   })
 
@@ -37,13 +42,13 @@ describe('pingscope CLI while `pingscope serve` runs on the same data directory'
     serve?.child.kill('SIGTERM')
     if (serve) expect((await serve.exited).code).toBe(0)
     await lab?.stop()
-    rmSync(dataDir, { recursive: true, force: true })
+    await store?.remove()
     rmSync(home, { recursive: true, force: true })
   })
 
-  /** A user's shell: the data directory and a config directory of their own. */
+  /** A user's shell: the database settings and a config directory of their own. */
   const shell = (config: string) => {
-    const env = { DATA_DIR: dataDir, HOME: home, XDG_CONFIG_HOME: path.join(home, config) }
+    const env = { ...store.env, HOME: home, XDG_CONFIG_HOME: path.join(home, config) }
     const cli = async (args: string[], input = '') => {
       const r = await runCli(args, env, input)
       if (r.code !== 0) throw new Error(`pingscope ${args.join(' ')} failed:\n${show(r)}`)
@@ -127,10 +132,10 @@ describe('pingscope CLI while `pingscope serve` runs on the same data directory'
   it('--json output: the same flow, one JSON document per command with the API field names and numbers', async () => {
     const { cli } = shell('json')
     const who = (await cli(['login', '-u', 'admin', '--json'], ADMIN_PASSWORD)).json<Record<string, unknown>>()
-    expect(who).toMatchObject({ username: 'admin', role: 'admin', via: 'jwt', database: `embedded:${dataDir}` })
+    expect(who).toMatchObject({ username: 'admin', role: 'admin', via: 'jwt', database: key })
     expect(who.expires_at).toMatch(ISO_Z)
     // The stored JWT is the API's own kind: the API accepts it.
-    const token = (JSON.parse(readFileSync(shell('json').credentials, 'utf8')) as { databases: Record<string, { token: string }> }).databases[`embedded:${dataDir}`]!.token
+    const token = (JSON.parse(readFileSync(shell('json').credentials, 'utf8')) as { databases: Record<string, { token: string }> }).databases[key]!.token
     const authz = { authorization: `Bearer ${token}` }
     const get = async (url: string) => {
       const res = await fetch(`${api}${url}`, { headers: authz })

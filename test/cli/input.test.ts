@@ -11,8 +11,13 @@ import { createUser } from '../../src/auth/users.repo.js'
 import { type TestDatabase, openTestDatabase, tempDir } from '../helpers/db.js'
 import { CLI } from '../helpers/process.js'
 import { oneLine, runCli, show } from './cli.js'
+import { ENGINES } from '../helpers/engines.js'
 
-describe('pingscope input validation and CSV import', () => {
+const IPV4_RULE = 'value is not a valid IPv4 address: use four decimal numbers 0–255 without leading zeros, e.g. 192.0.2.1'
+const ZONE_RULE = 'zone ids (the %… suffix) are not supported: pingscope stores normalised addresses and does not monitor scoped link-local addresses'
+const TIME_RANGE = 'must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z'
+
+describe.each(ENGINES)('pingscope input validation and CSV import (%s engine)', (engine) => {
   let db: TestDatabase
   const home = tempDir('pingscope-home-')
   let env: Record<string, string>
@@ -20,9 +25,9 @@ describe('pingscope input validation and CSV import', () => {
     (await db.sql<{ targets: number; events: number }[]>`select (select count(*)::int from targets) as targets, (select count(*)::int from events) as events`)[0]!
 
   beforeAll(async () => {
-    db = await openTestDatabase()
+    db = await openTestDatabase({ engine })
     await createUser(db.sql, { username: 'admin', passwordHash: await hashPassword('admin-password-1'), role: 'admin' })
-    env = { DATA_DIR: db.dataDir, HOME: home, XDG_CONFIG_HOME: path.join(home, 'config') }
+    env = { ...db.env, HOME: home, XDG_CONFIG_HOME: path.join(home, 'config') }
     const login = await runCli(['login', '-u', 'admin', '-q'], env, 'admin-password-1\n')
     expect(login.code, show(login)).toBe(0)
   })
@@ -61,6 +66,35 @@ describe('pingscope input validation and CSV import', () => {
       expect(r.stdout).toBe('')
     })
     expect(await counts()).toEqual({ targets: 0, events: 0 })
+  })
+
+  // Issue 10: numeric-looking text went to the resolver (010.0.0.1 became 8.0.0.1), a zone id was a
+  // TypeError, and a year-0 time reached PostgreSQL (exit 1 with its raw message). The CLI uses the system
+  // resolver, so only text that getaddrinfo reads locally (inet_aton forms) is used here, never one it
+  // would send to DNS (999.1.1.1 is covered by the API tests, whose resolver is a stub).
+  it('refuses ambiguous, special and scoped addresses and unstorable times with exit 2 and one line', async () => {
+    const id = (await runCli(['target', 'add', '127.0.9.3', '--quiet'], env)).stdout.trim()
+    expect(id).toMatch(/^\d+$/)
+    const before = await counts()
+    const cases: [string[], string][] = [
+      [['target', 'add', '010.0.0.1'], `pingscope: <ip>: ${IPV4_RULE} (got "010.0.0.1")`],
+      [['target', 'add', '1.2.3'], `pingscope: <ip>: ${IPV4_RULE} (got "1.2.3")`],
+      [['target', 'add', '0.0.0.0'], 'pingscope: <ip>: the unspecified address (0.0.0.0 or ::) is not a host that can be probed (got "0.0.0.0")'],
+      [['target', 'add', '255.255.255.255'], 'pingscope: <ip>: the broadcast address (255.255.255.255) is not a host that can be probed (got "255.255.255.255")'],
+      [['target', 'add', 'ff02::1'], 'pingscope: <ip>: a multicast address (224.0.0.0/4 or ff00::/8) is not a host that can be probed (got "ff02::1")'],
+      [['target', 'add', 'fe80::1%eth0'], `pingscope: <ip>: ${ZONE_RULE} (got "fe80::1%eth0")`],
+      [['target', 'show', '2147483648'], 'pingscope: <id>: must be <= 2147483647 (got "2147483648")'],
+      [['export', id, '--from', '0000-01-01T00:00:00Z'], `pingscope: --from: ${TIME_RANGE} (got "0000-01-01T00:00:00Z")`],
+      [['export', id, '--to', '0000-12-31T23:59:59+01:00'], `pingscope: --to: ${TIME_RANGE} (got "0000-12-31T23:59:59+01:00")`],
+      [['insights', id, '--from', '0000-01-01T00:00:00Z'], `pingscope: --from: ${TIME_RANGE} (got "0000-01-01T00:00:00Z")`],
+      [['insights', id, '--to', '0000-01-01T00:00:00Z'], `pingscope: --to: ${TIME_RANGE} (got "0000-01-01T00:00:00Z")`],
+    ]
+    const results = await Promise.all(cases.map(([args]) => runCli(args, env)))
+    results.forEach((r, i) => {
+      expect([r.code, oneLine(r)], `${cases[i]![0].join(' ')}\n${show(r)}`).toEqual([2, cases[i]![1]])
+      expect(r.stdout).toBe('')
+    })
+    expect(await counts()).toEqual(before)
   })
 
   it('answers --help everywhere with examples, on stdout, exit 0', async () => {
@@ -151,6 +185,40 @@ describe('pingscope input validation and CSV import', () => {
     const missing = await runCli(['target', 'import', path.join(home, 'nope.csv')], env)
     expect([missing.code, oneLine(missing)]).toEqual([1, `pingscope: cannot read ${path.join(home, 'nope.csv')}: ENOENT`])
     expect(await counts()).toEqual(before2)
+  })
+
+  // Issue 10: the rows that stopped an import with a raw PostgreSQL message (NUL) or went through the
+  // resolver (numeric-looking addresses) are rejected rows like any other; the valid ones are added.
+  it('rejects rows with NUL text, ambiguous, special or scoped addresses with their reason, and adds the rest', async () => {
+    const before = await counts()
+    const csv = [
+      'ip,name,notes',
+      '127.0.11.1,ok,',
+      '127.0.11.2,a\u0000b,',
+      '127.0.11.3,,x\u0000',
+      '010.0.0.1,,',
+      '127.0.0,,',
+      '0x7f.1,,',
+      '224.0.0.1,,',
+      '::1%lo,,',
+      '127.0.11.4,fine,',
+    ].join('\n')
+    const r = await runCli(['target', 'import', '-', '--json'], env, csv)
+    expect(r.code, show(r)).toBe(1)
+    expect(oneLine(r)).toBe('pingscope: 7 of 9 rows rejected')
+    const report = r.json<{ accepted: { line: number; ip: string }[]; rejected: { line: number; ip: string | null; reason: string }[] }>()
+    expect(report.accepted.map((a) => [a.line, a.ip])).toEqual([[2, '127.0.11.1'], [10, '127.0.11.4']])
+    const unsafe = 'must not contain NUL characters or unpaired surrogates'
+    expect(report.rejected).toEqual([
+      { line: 3, ip: '127.0.11.2', reason: `name: ${unsafe} (got "a\u0000b")` },
+      { line: 4, ip: '127.0.11.3', reason: `notes: ${unsafe} (got "x\u0000")` },
+      { line: 5, ip: '010.0.0.1', reason: `ip: ${IPV4_RULE}` },
+      { line: 6, ip: '127.0.0', reason: `ip: ${IPV4_RULE}` },
+      { line: 7, ip: '0x7f.1', reason: `ip: ${IPV4_RULE}` },
+      { line: 8, ip: '224.0.0.1', reason: 'ip: a multicast address (224.0.0.0/4 or ff00::/8) is not a host that can be probed' },
+      { line: 9, ip: '::1%lo', reason: `ip: ${ZONE_RULE}` },
+    ])
+    expect(await counts()).toEqual({ targets: before.targets + 2, events: before.events + 2 })
   })
 
   it('seed: writes paused, tagged synthetic history through the seed script, with its limits', async () => {

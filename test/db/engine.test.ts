@@ -16,7 +16,7 @@ describe('embedded engine process', () => {
   let db: TestDatabase
 
   beforeAll(async () => {
-    db = await openTestDatabase({ migrate: false })
+    db = await openTestDatabase({ engine: 'embedded', migrate: false })
     await db.sql`create table mux_counter (id int primary key, value int not null)`
     await db.sql`insert into mux_counter values (1, 0)`
     await db.sql`create table mux_log (client text, seq int, seen int)`

@@ -3,6 +3,7 @@ import { runAllJobs } from '../../src/db/jobs.js'
 import { desiredPolicies, reconcilePolicies } from '../../src/db/policies.js'
 import { HISTOGRAM_COLUMNS } from '../../src/insights/histogram.js'
 import { type TestDatabase, openTestDatabase } from '../helpers/db.js'
+import { ENGINES } from '../helpers/engines.js'
 
 const DEFAULTS = { rawDays: 3, minuteDays: 30, hourDays: 1825 }
 
@@ -30,11 +31,11 @@ describe('desiredPolicies', () => {
   })
 })
 
-describe('migrations and reconcilePolicies (embedded engine)', () => {
+describe.each(ENGINES)('migrations and reconcilePolicies (%s engine)', (engine) => {
   let db: TestDatabase
 
   beforeAll(async () => {
-    db = await openTestDatabase()
+    db = await openTestDatabase({ engine })
   })
   afterAll(async () => {
     await db?.destroy()
@@ -104,5 +105,54 @@ describe('migrations and reconcilePolicies (embedded engine)', () => {
 
   it('throws on invalid retention without touching the database', async () => {
     await expect(reconcilePolicies(db.sql, { rawDays: 30, minuteDays: 3, hourDays: 1825 })).rejects.toThrow(/grow/)
+  })
+})
+
+// Against a server nobody calls run_job: TimescaleDB's own scheduler must run pingscope's policies as the
+// migrations and reconcilePolicies configured them. Only the server lane has that scheduler.
+describe.each(ENGINES.filter((e) => e === 'server'))('TimescaleDB scheduler runs the policies (%s engine)', (engine) => {
+  let db: TestDatabase
+  beforeAll(async () => {
+    db = await openTestDatabase({ engine, timescaleJobs: true })
+  })
+  afterAll(async () => {
+    await db?.destroy()
+  })
+
+  it('materialises the 1-minute tier and drops expired raw chunks by itself', { timeout: 120_000 }, async () => {
+    // 2 h of recent samples (inside the refresh window) and one expired chunk 10 days old
+    await db.sql`
+      insert into samples (time, target_id, seq, rtt_us, ttl, status)
+      select ts, 1, 0, 500, 64, 0
+      from generate_series(now() - interval '2 hours', now() - interval '5 minutes', interval '10 seconds') ts`
+    await db.sql`insert into samples (time, target_id, seq, rtt_us, ttl, status) values (now() - interval '10 days', 1, 0, 500, 64, 0)`
+    const [expected] = await db.sql<{ n: number }[]>`select count(*)::int as n from samples where time > now() - interval '1 day'`
+    // Ask the scheduler to run the refresh and retention policies now, as its timer would. (Compression
+    // is left out: run at the same moment as retention on the same chunk, TimescaleDB fails one of them
+    // now and then and retries it later, which is harmless but would make this test flaky.)
+    const due = await db.sql<{ jobId: number }[]>`
+      select alter_job(job_id, next_start => now()), job_id from timescaledb_information.jobs
+      where job_id >= 1000 and proc_name in ('policy_refresh_continuous_aggregate', 'policy_retention')`
+    const ids = due.map((d) => d.jobId)
+    expect(ids).toHaveLength(5)
+    const t0 = Date.now()
+    let stats: { jobId: number; lastRunStatus: string | null; totalSuccesses: number }[] = []
+    while (Date.now() - t0 < 90_000) {
+      stats = await db.sql`
+        select job_id, last_run_status, total_successes::int from timescaledb_information.job_stats
+        where job_id in ${db.sql(ids)}`
+      if (stats.length === ids.length && stats.every((s) => s.totalSuccesses >= 2)) break
+      await new Promise((r) => setTimeout(r, 500))
+    }
+    expect(stats.filter((s) => s.lastRunStatus !== 'Success')).toEqual([])
+    expect(stats.every((s) => s.totalSuccesses >= 2)).toBe(true) // once at creation, once on our request
+    // the 1-minute tier's materialised rows alone (no real-time part) hold the recent samples
+    const [mat] = await db.sql<{ schema: string; table: string }[]>`
+      select materialization_hypertable_schema as schema, materialization_hypertable_name as table
+      from timescaledb_information.continuous_aggregates where view_name = 'samples_1m'`
+    const [sum] = await db.sql<{ sent: number }[]>`select coalesce(sum(sent), 0)::int as sent from ${db.sql(`${mat!.schema}.${mat!.table}`)}`
+    expect(sum!.sent).toBe(expected!.n)
+    const [old] = await db.sql<{ n: number }[]>`select count(*)::int as n from samples where time < now() - interval '5 days'`
+    expect(old!.n).toBe(0) // the retention policy dropped the expired chunk
   })
 })

@@ -13,6 +13,7 @@ import {
 import { type Sample, insertSamples } from '../../src/probe/writer.js'
 import { type TestDatabase, openTestDatabase, testLog } from '../helpers/db.js'
 import { createPrng } from '../../src/lib/prng.js'
+import { ENGINES } from '../helpers/engines.js'
 
 // The rollup tiers and the policy lifecycle on the real embedded engine, where only pingscope's job
 // runner runs the policies. One tick of the runner in beforeAll refreshes, compresses and drops
@@ -126,7 +127,7 @@ async function runCounts(sql: Sql): Promise<Map<number, number>> {
   return new Map(rows.map((r) => [r.jobId, r.n]))
 }
 
-describe('rollup tiers and policies through the job runner (embedded engine)', () => {
+describe.each(ENGINES)('rollup tiers and policies through the job runner (%s engine)', (engine) => {
   let db: TestDatabase
   let sql: Sql
   let runner: JobRunner
@@ -146,7 +147,7 @@ describe('rollup tiers and policies through the job runner (embedded engine)', (
   let compressSamples: Sample[] = []
 
   beforeAll(async () => {
-    db = await openTestDatabase()
+    db = await openTestDatabase({ engine })
     sql = db.sql
     const [now] = await sql<{ hour: Date }[]>`select date_trunc('hour', now()) as hour`
     hour = now!.hour.getTime()

@@ -6,6 +6,7 @@ import { createUser } from '../../src/auth/users.repo.js'
 import { createJobRunner } from '../../src/db/jobs.js'
 import { type LiveHub, createLiveHub } from '../../src/live/hub.js'
 import { type TestDatabase, openTestDatabase, testLog } from './db.js'
+import type { EngineKind } from './engines.js'
 
 export const ADMIN = { username: 'admin', password: 'admin-password-123' }
 export const VIEWER = { username: 'viewer', password: 'viewer-password-123' }
@@ -20,13 +21,13 @@ export interface TestApp {
   close(): Promise<void>
 }
 
-/** The HTTP app on a fresh embedded database (no scheduler), with an admin and a viewer logged in. */
-export async function buildTestApp(env: Record<string, string> = {}): Promise<TestApp> {
-  const db = await openTestDatabase({ env: { ADMIN_PASSWORD: ADMIN.password, ...env } })
+/** The HTTP app on a fresh database of `engine` (no scheduler), with an admin and a viewer logged in. */
+export async function buildTestApp(engine: EngineKind, env: Record<string, string> = {}): Promise<TestApp> {
+  const db = await openTestDatabase({ engine, env: { ADMIN_PASSWORD: ADMIN.password, ...env } })
   const jwtSecret = await loadJwtSecret(db.sql, db.config)
   await ensureAdmin(db.sql, db.config, testLog)
   await createUser(db.sql, { username: VIEWER.username, passwordHash: await hashPassword(VIEWER.password), role: 'viewer' })
-  const jobs = createJobRunner({ sql: db.sql, log: testLog, mode: 'embedded', enabled: false, pollMs: 60_000, vacuumIntervalMs: 3_600_000 })
+  const jobs = createJobRunner({ sql: db.sql, log: testLog, mode: db.mode, enabled: false, pollMs: 60_000, vacuumIntervalMs: 3_600_000 })
   const live = createLiveHub({ flushMs: 100 })
   const app = await buildApp({
     live,

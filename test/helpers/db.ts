@@ -5,6 +5,7 @@ import { type Config, loadConfig } from '../../src/config.js'
 import { migrate } from '../../src/db/migrate.js'
 import { type Database, openDatabase } from '../../src/db/open.js'
 import { createLogger } from '../../src/log.js'
+import { type EngineKind, type ServerDatabase, createServerDatabase } from './engines.js'
 
 export const testLog = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', 'test')
 
@@ -13,29 +14,82 @@ export function tempDir(prefix = 'pingscope-test-'): string {
 }
 
 export function testConfig(env: Record<string, string> = {}): Config {
-  return loadConfig({ LOG_LEVEL: 'silent', NODE_ENV: 'test', PORT: '0', ...env })
+  return loadConfig({ PATH: process.env.PATH ?? '', LOG_LEVEL: 'silent', NODE_ENV: 'test', PORT: '0', ...env })
+}
+
+/** Where a test's data lives: what a child process (CLI, serve) needs in its environment to reach it. */
+export interface TestStore {
+  kind: EngineKind
+  /** A temp directory of the test's own: the embedded engine's data, and room for files in both lanes. */
+  dataDir: string
+  /** `{ DATA_DIR }` (embedded) or `{ DATABASE_URL }` (server). */
+  env: Record<string, string>
+  /** Drops the server database and removes the directory (unless `keep`). */
+  remove(opts?: { keep?: boolean }): Promise<void>
+}
+
+/** An empty store on the given engine: a temp data directory, or a new database in the server lane. */
+export async function createTestStore(engine: EngineKind, dataDir = tempDir()): Promise<TestStore> {
+  const server: ServerDatabase | null = engine === 'server' ? await createServerDatabase() : null
+  return {
+    kind: engine,
+    dataDir,
+    env: server ? { DATABASE_URL: server.url } : { DATA_DIR: dataDir },
+    async remove(o = {}) {
+      await server?.drop()
+      if (!o.keep) rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** Keeps TimescaleDB's scheduler from starting the policy jobs (they stay `scheduled` for run_job). */
+export async function holdPolicyJobs(sql: Database['sql']): Promise<void> {
+  await sql`select alter_job(job_id, next_start => 'infinity') from timescaledb_information.jobs where job_id >= 1000`
 }
 
 export interface TestDatabase extends Database {
+  kind: EngineKind
+  /** Where another process connects: the engine's socket path, or the server database's URL. */
+  connectTo: string
+  store: TestStore
   dataDir: string
   config: Config
-  /** Closes the connection and engine, and removes the data directory unless `keep`. */
+  /** The environment a child process needs to open this same database. */
+  env: Record<string, string>
+  /** Closes the connection (and engine); drops the database / removes the data directory unless `keep`. */
   destroy(opts?: { keep?: boolean }): Promise<void>
 }
 
-/** A fresh embedded TimescaleDB in its own data directory, migrated unless `migrate: false`. */
-export async function openTestDatabase(opts: { migrate?: boolean; dataDir?: string; env?: Record<string, string> } = {}): Promise<TestDatabase> {
-  const dataDir = opts.dataDir ?? tempDir()
-  const config = testConfig({ DATA_DIR: dataDir, ...opts.env })
+/**
+ * A fresh TimescaleDB on `engine`, migrated unless `migrate: false`; `store` reopens an existing one.
+ * As on the embedded engine (whose jobs run only when pingscope calls them), the policy jobs of a server
+ * database are held (next_start = infinity, TimescaleDB's documented pause) unless `timescaleJobs`:
+ * otherwise its scheduler would refresh, compress and drop the fixed-date history a test has just
+ * written, at a moment of its own. Tests run them with runJob/runAllJobs, which works on both engines.
+ */
+export async function openTestDatabase(opts: {
+  engine: EngineKind
+  migrate?: boolean
+  store?: TestStore
+  env?: Record<string, string>
+  timescaleJobs?: boolean
+}): Promise<TestDatabase> {
+  const store = opts.store ?? (await createTestStore(opts.engine))
+  const config = testConfig({ ...store.env, ...opts.env })
   const db = await openDatabase(config, { log: testLog, supervise: true })
   if (opts.migrate !== false) await migrate(db.sql)
+  if (db.mode === 'server' && !opts.timescaleJobs) await holdPolicyJobs(db.sql)
   return {
     ...db,
-    dataDir,
+    kind: store.kind,
+    connectTo: db.engine?.socket ?? store.env.DATABASE_URL!,
+    store,
+    dataDir: store.dataDir,
     config,
+    env: store.env,
     async destroy(o = {}) {
       await db.close()
-      if (!o.keep) rmSync(dataDir, { recursive: true, force: true })
+      if (!o.keep) await store.remove()
     },
   }
 }

@@ -4,13 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type TestDatabase, openTestDatabase } from '../helpers/db.js'
 import { type Lab, startLab } from '../helpers/lab.js'
 import { type ProbeHarness, sleep, startProbe } from '../helpers/probe.js'
+import { ENGINES } from '../helpers/engines.js'
 
 const run = promisify(execFile)
 
 // A lab host whose echo replies come from a userspace responder that delays each by D = 20 ms and drops
 // exactly L = 10 % (per block of 100 requests). The probe engine — scheduler, raw ICMP adapter, writer —
 // must measure D and L from what it stores in the database.
-describe('measuring a delayed, lossy host', () => {
+describe.each(ENGINES)('measuring a delayed, lossy host (%s engine)', (engine) => {
   let db: TestDatabase
   let lab: Lab
   let probe: ProbeHarness | undefined
@@ -29,7 +30,7 @@ describe('measuring a delayed, lossy host', () => {
       await run('ip', ['-n', `${lab.prefix}lossy`, 'addr', 'add', `${a}/24`, 'dev', 'eth0'])
       addresses.push(a)
     }
-    db = await openTestDatabase()
+    db = await openTestDatabase({ engine })
   })
   afterAll(async () => {
     await probe?.stop()

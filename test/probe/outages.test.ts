@@ -4,18 +4,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type TestDatabase, openTestDatabase } from '../helpers/db.js'
 import { type Lab, startLab } from '../helpers/lab.js'
 import { type ProbeHarness, sleep, startProbe } from '../helpers/probe.js'
+import { ENGINES } from '../helpers/engines.js'
 
 const run = promisify(execFile)
 
 // Real ICMP into network namespaces this test creates: a host that never answers (until we let it),
 // and an address whose router answers destination-unreachable.
-describe('loss, unreachables and outages in the network lab', () => {
+describe.each(ENGINES)('loss, unreachables and outages in the network lab (%s engine)', (engine) => {
   let db: TestDatabase
   let lab: Lab
   let probe: ProbeHarness | undefined
   beforeAll(async () => {
     lab = await startLab(['silent', 'unreachable'])
-    db = await openTestDatabase()
+    db = await openTestDatabase({ engine })
   })
   afterAll(async () => {
     await probe?.stop()

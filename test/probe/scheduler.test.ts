@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type TestDatabase, openTestDatabase } from '../helpers/db.js'
 import { type ProbeHarness, sleep, sqlFromOtherProcess, startProbe } from '../helpers/probe.js'
+import { ENGINES } from '../helpers/engines.js'
 
-describe('probe scheduler on loopback (real ICMP, real database)', () => {
+describe.each(ENGINES)('probe scheduler on loopback (real ICMP, real database) (%s engine)', (engine) => {
   let db: TestDatabase
   let probe: ProbeHarness | undefined
   beforeAll(async () => {
-    db = await openTestDatabase()
+    db = await openTestDatabase({ engine })
   })
   afterAll(async () => {
     await probe?.stop()
@@ -76,7 +77,7 @@ describe('probe scheduler on loopback (real ICMP, real database)', () => {
     await db.sql`truncate samples`
     await db.sql`insert into targets (address, interval_s, packets) values ('127.0.2.1', 1, 1)`
     probe = await startProbe(db.sql, { reloadMs: 1000 })
-    const socket = db.engine!.socket
+    const socket = db.connectTo
     const roundsOf = (id: number, after: number) => probe!.rounds.filter((r) => r.targetId === id && r.at > after)
     await sleep(1500)
 

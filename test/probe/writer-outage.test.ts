@@ -1,15 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type TestDatabase, openTestDatabase } from '../helpers/db.js'
 import { type ProbeHarness, sleep, startProbe } from '../helpers/probe.js'
+import { ENGINES, cutServerDatabase, freezeServer } from '../helpers/engines.js'
 
-// The database made unavailable while 1,000 targets are probed every second: first the engine process
-// is killed (connections refused until the supervisor has restarted it), then it is frozen for 30 s
-// (every query hangs). Afterwards every echo the scheduler sent is stored, exactly once.
-describe('loss-free ingest through database outages', () => {
+// The database made unavailable while 1,000 targets are probed every second: first it crashes (embedded:
+// the engine process is killed, connections refused until the supervisor has restarted it; server: every
+// session terminated and connections refused for 6 s), then it is frozen for 30 s (every query hangs).
+// Afterwards every echo the scheduler sent is stored, exactly once.
+describe.each(ENGINES)('loss-free ingest through database outages (%s engine)', (engine) => {
   let db: TestDatabase
   let probe: ProbeHarness | undefined
   beforeAll(async () => {
-    db = await openTestDatabase()
+    db = await openTestDatabase({ engine })
   })
   afterAll(async () => {
     await probe?.stop()
@@ -23,20 +25,25 @@ describe('loss-free ingest through database outages', () => {
     probe = await startProbe(db.sql)
     await sleep(3000)
 
-    // 1. crash: the writer's inserts fail until the supervisor has a new engine up
-    const crashed = db.engine!.pid
-    process.kill(crashed, 'SIGKILL')
-    await sleep(6000)
-    expect(db.engine!.pid).not.toBe(crashed)
+    // 1. crash: the writer's inserts fail until the database is back
+    if (engine === 'embedded') {
+      const crashed = db.engine!.pid
+      process.kill(crashed, 'SIGKILL')
+      await sleep(6000)
+      expect(db.engine!.pid).not.toBe(crashed)
+    } else {
+      await cutServerDatabase(db.connectTo, 6000)
+    }
 
     // 2. freeze for 30 s: queries hang, the buffer grows
-    const frozen = db.engine!.pid
-    process.kill(frozen, 'SIGSTOP')
+    const frozen = db.engine?.pid
+    const thaw = frozen ? () => process.kill(frozen, 'SIGCONT') : await freezeServer()
+    if (frozen) process.kill(frozen, 'SIGSTOP')
     await sleep(10_000)
     const during = probe.writer.stats()
     expect(during.buffered).toBeGreaterThan(5000) // ~1,000 samples a second pile up
     await sleep(20_000)
-    process.kill(frozen, 'SIGCONT')
+    thaw()
     await sleep(4000)
 
     await probe.stop() // flushes

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type TestApp, buildTestApp } from '../helpers/app.js'
 import { tempDir } from '../helpers/db.js'
 import { type Lab, startLab } from '../helpers/lab.js'
+import { ENGINES } from '../helpers/engines.js'
 
 const run = promisify(execFile)
 
@@ -48,7 +49,7 @@ function isGone(pid: number): boolean {
   }
 }
 
-describe('traceroute through the lab chain', () => {
+describe.each(ENGINES)('traceroute through the lab chain (%s engine)', (engine) => {
   let lab: Lab
   let t: TestApp
   let targetId: number
@@ -56,7 +57,7 @@ describe('traceroute through the lab chain', () => {
 
   beforeAll(async () => {
     lab = await startLab(['chain'])
-    t = await buildTestApp()
+    t = await buildTestApp(engine)
     targetId = await addTarget(t, lab.chain.end)
   })
 
@@ -94,6 +95,7 @@ describe('traceroute through the lab chain', () => {
   let first: Traceroute
 
   it('traces the chain end in four hops, stores the run and lists it', async () => {
+    expect((await t.app.inject({ url: '/health' })).json()).toMatchObject({ traceroute: { available: true } })
     const res = await trace()
     expect(res.statusCode, res.body).toBe(200)
     first = res.json<Traceroute>()
@@ -187,15 +189,20 @@ describe('traceroute through the lab chain', () => {
   })
 })
 
-describe('traceroute failures', () => {
+describe.each(ENGINES)('traceroute failures (%s engine)', (engine) => {
   it('answers 503 when the binary is missing', async () => {
-    const t = await buildTestApp({ TRACEROUTE_BIN: '/nonexistent/traceroute' })
+    const t = await buildTestApp(engine, { TRACEROUTE_BIN: '/nonexistent/traceroute' })
     try {
       const id = await addTarget(t, '127.0.0.1')
       const res = await t.app.inject({ method: 'POST', url: `/targets/${id}/traceroute`, headers: t.admin })
       expect(res.statusCode).toBe(503)
       expect(res.json()).toEqual({ detail: 'Traceroute binary not found on host' })
       expect((await t.db.sql`select count(*)::int as n from traceroutes`)[0]!.n).toBe(0)
+      // said up front in /health (which stays ok: traceroute is optional), with the fix
+      const health = (await t.app.inject({ url: '/health' })).json<{ status: string; traceroute: { available: boolean; error: string } }>()
+      expect(health.status).toBe('ok')
+      expect(health.traceroute.available).toBe(false)
+      expect(health.traceroute.error).toMatch(/not found.*apt-get install traceroute/)
     } finally {
       await t.close()
     }
@@ -217,7 +224,7 @@ describe('traceroute failures', () => {
     let t: TestApp
     let id: number
     beforeAll(async () => {
-      t = await buildTestApp({ TRACEROUTE_BIN: bin, TRACEROUTE_CONCURRENCY: '1' })
+      t = await buildTestApp(engine, { TRACEROUTE_BIN: bin, TRACEROUTE_CONCURRENCY: '1' })
       id = await addTarget(t, '127.0.0.1')
     })
     afterAll(async () => {
