@@ -30,6 +30,8 @@ describe.each(ENGINES)('loss-free ingest through database outages (%s engine)', 
       const crashed = db.engine!.pid
       process.kill(crashed, 'SIGKILL')
       await sleep(6000)
+      // the supervisor restarts it (seconds, more on a loaded machine)
+      for (let i = 0; i < 60 && db.engine!.pid === crashed; i++) await sleep(250)
       expect(db.engine!.pid).not.toBe(crashed)
     } else {
       await cutServerDatabase(db.connectTo, 6000)
