@@ -115,6 +115,154 @@ export function estimatePercentile(counts: readonly number[], p: number): number
   return null // unreachable: rank ≤ total
 }
 
+/** Where a percentile lies in a histogram: its bin, and how far into that bin's count (0–1]. */
+export interface PercentilePosition {
+  bin: number
+  fraction: number
+}
+
+/**
+ * The bin holding the p-quantile of `counts`, on percentile_cont's scale: the (n − 1)·p-th order
+ * statistic counting from 0, i.e. the sample mass (n − 1)·p + ½ when each sample is spread over a unit
+ * of mass. Null when there is no sample.
+ */
+export function locatePercentile(counts: readonly number[], p: number): PercentilePosition | null {
+  const total = counts.reduce((a, c) => a + c, 0)
+  if (total === 0) return null
+  const mass = (total - 1) * p + 0.5
+  let below = 0
+  for (let bin = 0; bin < counts.length; bin++) {
+    const c = counts[bin] as number
+    if (c > 0 && below + c >= mass) return { bin, fraction: (mass - below) / c }
+    below += c
+  }
+  return null // unreachable: mass < total
+}
+
+/** A 1-minute row as shapeBin sees it: its counts in the bins asked for and what it knows exactly. */
+export interface BinShapeRow {
+  received: number
+  rttMin: number
+  rttMax: number
+  rttSum: number
+  /** Counts in the bins asked for, in their order. */
+  counts: number[]
+}
+
+/**
+ * The distribution of the RTTs a set of rollup rows counted in one bin (counts[index] of each row),
+ * from what each row knows beyond its histogram: its minimum and maximum are two of its RTTs exactly,
+ * its other RTTs lie between them (so within the bin's part of [min, max], often much narrower than the
+ * bin), and when all of those fall in this bin their mean is (sum − min − max)/(n − 2). Min and max are
+ * point masses; the other RTTs of a row are spread over its interval with a linear density of that mean
+ * (uniform in log when the mean is unknown). quantile(f) is where the mixture reaches the share f of the
+ * bin's RTTs. It stays inside the bin, so the worst case is unchanged (HISTOGRAM_MAX_RELATIVE_ERROR), but
+ * where a bin is wider than the spread of a minute it is far closer than interpolating over the bin
+ * (seeded history: at most 1.4 % off instead of up to 17 %, README, Data model). Built once per bin,
+ * solved per percentile.
+ */
+export function shapeBin(bin: number, rows: readonly BinShapeRow[], index: number): { quantile(fraction: number): number } | null {
+  const lo = HISTOGRAM_EDGES_US[bin] as number
+  const hi = upperEdge(bin)
+  // Struct of arrays, filled directly: 30 days of minutes are 40k rows, and the bisection passes below
+  // touch every straddling piece 24 times per percentile.
+  let capacity = 0
+  for (const r of rows) capacity += Math.max(0, r.counts[index] ?? 0)
+  const points = new Float64Array(capacity)
+  let npoints = 0
+  // Piece i spans [pa, pb] with pn RTTs; plog: u is measured in log space from pla = ln a over plw = ln(b/a).
+  const [pa, pb, pn, ps, pla, plw] = [0, 0, 0, 0, 0, 0].map(() => new Float64Array(rows.length)) as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array]
+  const plog = new Uint8Array(rows.length)
+  let count = 0
+  let total = 0
+  for (const r of rows) {
+    const c = r.counts[index] ?? 0
+    if (c <= 0) continue
+    total += c
+    const minHere = binIndex(r.rttMin) === bin
+    const maxHere = r.received >= 2 && binIndex(r.rttMax) === bin
+    if (minHere) points[npoints++] = r.rttMin
+    if (maxHere) points[npoints++] = r.rttMax
+    const inner = c - (minHere ? 1 : 0) - (maxHere ? 1 : 0)
+    if (inner <= 0) continue
+    const a = Math.max(lo, r.rttMin)
+    const b = Math.min(hi, r.rttMax)
+    if (!(b > a)) {
+      for (let i = 0; i < inner; i++) points[npoints++] = a
+      continue
+    }
+    // With the mean known: density 1 + s·(2u − 1) on u ∈ [0, 1], whose mean is ½ + s/6 (|s| ≤ 1 keeps
+    // it non-negative). Without: uniform in log, as the bins themselves are (linear in bin 0).
+    const mean = inner === r.received - 2 ? (r.rttSum - r.rttMin - r.rttMax) / inner : null
+    const log = mean === null && a > 0
+    pa[count] = a
+    pb[count] = b
+    pn[count] = inner
+    ps[count] = mean === null ? 0 : Math.max(-1, Math.min(1, 6 * ((mean - a) / (b - a) - 0.5)))
+    plog[count] = log ? 1 : 0
+    pla[count] = log ? Math.log(a) : 0
+    plw[count] = log ? Math.log(b / a) : 0
+    count++
+  }
+  if (total === 0) return null
+  const sorted = points.subarray(0, npoints).sort() // typed: numeric, and much faster than a comparator
+  const pointsAtOrBelow = (x: number) => {
+    let l = 0
+    let h = sorted.length
+    while (l < h) {
+      const mid = (l + h) >> 1
+      if ((sorted[mid] as number) <= x) l = mid + 1
+      else h = mid
+    }
+    return l
+  }
+  const active = new Int32Array(count)
+  return {
+    quantile(fraction: number): number {
+      const target = Math.min(1, Math.max(0, fraction)) * total
+      // Bisection on [x0, x1] = the bin: 24 halvings narrow any bin (1.6 s wide at most) to 0.1 µs.
+      // Pieces wholly below x0 (counted in full from then on) or above x1 (never counted) leave the
+      // active set, so the passes after the first cost only the pieces straddling the interval.
+      let x0 = lo
+      let x1 = hi
+      let below = 0
+      let live = count
+      for (let i = 0; i < count; i++) active[i] = i
+      for (let it = 0; it < 24; it++) {
+        const x = (x0 + x1) / 2
+        const lx = Math.log(x)
+        let kept = 0
+        let m = 0
+        for (let k = 0; k < live; k++) {
+          const i = active[k] as number
+          const qa = pa[i] as number
+          const qb = pb[i] as number
+          if (qb <= x0) {
+            below += pn[i] as number
+            continue
+          }
+          if (qa >= x1) continue
+          active[kept++] = i
+          if (x >= qb) m += pn[i] as number
+          else if (x > qa) {
+            const u = plog[i] ? (lx - (pla[i] as number)) / (plw[i] as number) : (x - qa) / (qb - qa)
+            m += (pn[i] as number) * (u + (ps[i] as number) * (u * u - u))
+          }
+        }
+        live = kept
+        if (below + m + pointsAtOrBelow(x) < target) x0 = x
+        else x1 = x
+      }
+      return x1
+    },
+  }
+}
+
+/** shapeBin for one percentile: the RTT at `position`, refined with the rows that counted its bin. */
+export function refinePercentile(position: PercentilePosition, rows: readonly BinShapeRow[], index: number): number | null {
+  return shapeBin(position.bin, rows, index)?.quantile(position.fraction) ?? null
+}
+
 /** Reads the h00…h55 columns of a rollup row (numbers, or strings for bigint sums) into counts. */
 export function histogramFromRow(row: Readonly<Record<string, unknown>>): number[] {
   return HISTOGRAM_COLUMNS.map((col) => Number(row[col] ?? 0))

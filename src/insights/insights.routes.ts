@@ -24,8 +24,10 @@ export const insightsRoutes: FastifyPluginAsyncZod<InsightsRoutesOptions> = asyn
         tags: ['insights'],
         summary: 'Latency, loss, jitter, MOS and outages over a window, with a timeline',
         description:
-          'Answered from raw samples for windows up to 6 h (exact percentiles), from the 1-minute tier up to 7 days and from ' +
-          'the 1-hour tier beyond (histogram percentiles); a window older than a tier\'s retention goes to the next one.',
+          'Answered from raw samples for windows up to 6 h, from the 1-minute tier up to 7 days and from the 1-hour tier beyond; ' +
+          'a window older than a tier\'s retention goes to the next one. Counts cover [from, to) exactly while raw samples cover ' +
+          'its ends, else whole tier buckets inside it (window_start/window_end say which). Percentiles are exact while raw ' +
+          'samples cover the window, else histogram estimates (percentile_source).',
         params: targetIdParams,
         querystring: insightsQuery,
         response: { 200: insightsOut },

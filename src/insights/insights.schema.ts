@@ -76,8 +76,12 @@ export const insightsOut = z.object({
   created_at: z.string().describe("the target's creation time"),
   tier: z.enum(['raw', '1m', '1h']).describe('raw ≤ 6 h, 1m ≤ 7 days, 1h beyond (or a coarser tier once the finer one has expired)'),
   window_minutes: z.number(),
-  window_start: z.string().describe('on the rollup tiers, aligned down to the tier resolution'),
-  window_end: z.string(),
+  window_start: z
+    .string()
+    .describe('start of the range counted: `from`, or on the 1m/1h tiers, once raw samples of that time are gone, `from` rounded up to the tier resolution'),
+  window_end: z
+    .string()
+    .describe('end of the range counted, exclusive: `to`, or on the 1m/1h tiers, once raw samples of that time are gone, `to` rounded down to the tier resolution'),
   bucket_seconds: z.number().int().describe('the bucket size used'),
   sample_count: z.number().int().describe('echoes sent'),
   loss_count: z.number().int(),
@@ -89,7 +93,13 @@ export const insightsOut = z.object({
   latency_p50_ms: ms,
   latency_p95_ms: ms,
   latency_p99_ms: ms,
-  percentile_max_relative_error: z.number().describe('0 on raw (exact percentile_cont); the histogram bound on 1m/1h'),
+  percentile_source: z
+    .enum(['raw', '1m', '1h'])
+    .describe(
+      'where p50/p95/p99 come from. raw: exact (percentile_cont on the raw samples, each bucket\'s too); 1m: the histogram, ' +
+        'refined with the 1-minute rows\' min, max and mean; 1h: the histogram alone. Bucket percentiles are histogram estimates unless raw',
+    ),
+  percentile_max_relative_error: z.number().describe('0 when exact; otherwise the histogram\'s worst-case bound (one bin)'),
   jitter_ms: ms.describe('mean |RTT − previous RTT|'),
   mos: ms.describe('simplified E-model MOS (1–4.5) from latency, jitter and loss; null without samples'),
   hop_count: z.number().int().nullable().describe('estimated from the newest reply TTL'),

@@ -72,12 +72,53 @@ export function chooseBucketSeconds(windowS: number, tier: Tier, requested?: num
 const floorTo = (ms: number, stepS: number) => (stepS > 0 ? Math.floor(ms / (stepS * 1000)) * stepS * 1000 : ms)
 const ceilTo = (ms: number, stepS: number) => (stepS > 0 ? Math.ceil(ms / (stepS * 1000)) * stepS * 1000 : ms)
 
+/** The earliest time whose raw samples are certainly still stored (retention drops whole older chunks). */
+export function rawKeptFrom(now: Date, retention: RetentionDays): number {
+  return now.getTime() - retention.rawDays * DAY_MS
+}
+
+/** What a window is answered from: whole tier buckets in tierRange, raw samples in `edges`. */
+export interface WindowPlan {
+  /** The range answered, within [from, to): exactly [from, to) unless an edge had to be dropped. */
+  start: Date
+  end: Date
+  /** Whole buckets of the tier; null when there are none (raw tier, or a window inside one bucket). */
+  tierRange: { start: Date; end: Date } | null
+  /** The partial buckets at either end, read from raw samples (at most two ranges). */
+  edges: { start: Date; end: Date }[]
+}
+
 /**
- * The range a tier actually covers for [from, to): its stored buckets are whole, so the start goes down
- * to a bucket boundary, and the end up to one unless that is past `to` and now (no data there yet).
+ * Splits [from, to) into the tier's whole buckets and the partial ones at either end. A stored bucket
+ * of the 1m/1h tier counts everything in its minute or hour, so reading the bucket that holds `to`
+ * counted samples after `to` (and the one holding `from` samples before it). The partial buckets are
+ * read from raw samples while raw retention still covers them, so the answer is exactly [from, to);
+ * older ones are left out and the range shrinks inward to the bucket boundaries (never past from or
+ * to): the response's window_start / window_end say which range was counted. A window that holds no
+ * whole bucket and whose raw samples are gone is empty.
  */
-export function alignWindow(from: Date, to: Date, now: Date, tier: Tier): { start: Date; end: Date } {
-  const start = floorTo(from.getTime(), tier.resolutionS)
-  const end = Math.min(ceilTo(to.getTime(), tier.resolutionS), Math.max(to.getTime(), now.getTime()))
-  return { start: new Date(start), end: new Date(end) }
+export function planWindow(from: Date, to: Date, now: Date, tier: Tier, retention: RetentionDays): WindowPlan {
+  if (tier.resolutionS === 0) return { start: from, end: to, tierRange: null, edges: [] }
+  const rawFrom = rawKeptFrom(now, retention)
+  const [f, t] = [from.getTime(), to.getTime()]
+  const first = ceilTo(f, tier.resolutionS)
+  const last = floorTo(t, tier.resolutionS)
+  if (first >= last) {
+    // No whole bucket inside the window.
+    return f >= rawFrom
+      ? { start: from, end: to, tierRange: null, edges: [{ start: from, end: to }] }
+      : { start: from, end: from, tierRange: null, edges: [] }
+  }
+  const edges: { start: Date; end: Date }[] = []
+  let start = new Date(first)
+  let end = new Date(last)
+  if (f < first && f >= rawFrom) {
+    edges.push({ start: from, end: start })
+    start = from
+  }
+  if (t > last && last >= rawFrom) {
+    edges.push({ start: end, end: to })
+    end = to
+  }
+  return { start, end, tierRange: { start: new Date(first), end: new Date(last) }, edges }
 }

@@ -180,6 +180,17 @@ describe.each(ENGINES)('insights API (%s engine)', (engine) => {
   const longSamples: Sample[] = []
   let outageStraddling = 0
 
+  // Window edges: a sample every 10 s in three stretches, so that every partial minute and hour at a
+  // window's ends holds samples: around 4 days ago (the 1-minute tier, raw samples gone by the default
+  // 3-day retention), 40 days ago (the 1-hour tier, 1-minute rows gone too) and from 30 h to 20 h ago.
+  let edgeTarget: number
+  const edgeStretches = [
+    [hourFloor - 4 * DAY - 4 * HOUR, hourFloor - 4 * DAY + 4 * HOUR],
+    [hourFloor - 40 * DAY - 3 * HOUR, hourFloor - 40 * DAY + 3 * HOUR],
+    [hourFloor - 30 * HOUR, hourFloor - 20 * HOUR],
+  ] as const
+  const edgeTimes: number[] = []
+
   beforeAll(async () => {
     t = await buildTestApp(engine)
     sql = t.db.sql
@@ -209,14 +220,18 @@ describe.each(ENGINES)('insights API (%s engine)', (engine) => {
     }
     longSamples.push(...withJitter(long))
     await insertAll(sql, longSamples)
+
+    edgeTarget = await makeTarget(sql, '198.51.100.3')
+    for (const [a, b] of edgeStretches) for (let time = a; time < b; time += 10_000) edgeTimes.push(time)
+    await insertAll(sql, edgeTimes.map((time, i) => ({ time: new Date(time), targetId: edgeTarget, seq: 0, rttUs: 1000 + (i % 500), ttl: 50, jitterUs: null, status: 0, reporter: null })))
     // Materialise both tiers over explicit ranges (the 1-hour tier from the 1-minute one).
     await sql`call refresh_continuous_aggregate('samples_1m', ${new Date(D0)}::timestamptz, ${new Date(D1)}::timestamptz)`
     await sql`call refresh_continuous_aggregate('samples_1h', ${new Date(D0)}::timestamptz, ${new Date(D1)}::timestamptz)`
 
     // Outages of the long target: one inside the 60-day window, one straddling its start, one before
     // it, one ongoing.
-    const windowStart = hourFloor - 60 * DAY
-    outageStraddling = windowStart - HOUR
+    // The 60-day window starts at the first whole hour after now − 60 days.
+    outageStraddling = hourFloor - 60 * DAY
     await sql`
       insert into outages (target_id, started_at, ended_at, lost_rounds, cause) values
         (${longTarget}, ${new Date(now - 10 * DAY)}, ${new Date(now - 10 * DAY + HOUR)}, 60, 'timeout'),
@@ -299,11 +314,11 @@ describe.each(ENGINES)('insights API (%s engine)', (engine) => {
     const asked = Date.now()
     const r = await get(longTarget, 'window_minutes=86400')
     expect(r.tier).toBe('1h')
-    // now − 60 days, down to the hour.
+    // now − 60 days, up to the hour (the raw samples of that partial hour are gone).
     const windowStart = new Date(r.window_start).getTime()
     expect(windowStart % HOUR).toBe(0)
-    expect(windowStart).toBeGreaterThan(asked - 60 * DAY - HOUR)
-    expect(windowStart).toBeLessThanOrEqual(Date.now() - 60 * DAY)
+    expect(windowStart).toBeGreaterThanOrEqual(asked - 60 * DAY)
+    expect(windowStart).toBeLessThan(Date.now() - 60 * DAY + HOUR)
     expect(r.bucket_seconds).toBe(21_600)
     expect(r.percentile_max_relative_error).toBe(HISTOGRAM_MAX_RELATIVE_ERROR)
 
@@ -350,6 +365,38 @@ describe.each(ENGINES)('insights API (%s engine)', (engine) => {
       }
     }
     expect(gaps).toBeGreaterThanOrEqual(7)
+  })
+
+  it('counts only samples in [from, to) on every tier, and says which range it counted', async () => {
+    const count = (a: number, b: number) => edgeTimes.filter((x) => x >= a && x < b).length
+    const up = (t: number, step: number) => Math.ceil(t / step) * step
+    const down = (t: number, step: number) => Math.floor(t / step) * step
+    // From and to 17 s and 43 s past a minute: partial minutes and hours at both ends. Where raw samples
+    // still cover a partial bucket, the range is exact there; elsewhere it shrinks to whole buckets.
+    const cases: { label: string; from: number; to: number; tier: 'raw' | '1m' | '1h'; start: (f: number) => number; end: (t: number) => number }[] = [
+      { label: 'raw, 2 h', from: hourFloor - 28 * HOUR + 17_000, to: hourFloor - 26 * HOUR + 43_000, tier: 'raw', start: (f) => f, end: (t) => t },
+      { label: '1m, 6.4 h, recent', from: hourFloor - 29 * HOUR + 17_000, to: hourFloor - 22 * HOUR - 37 * MIN + 43_000, tier: '1m', start: (f) => f, end: (t) => t },
+      { label: '1m, 2.6 h, 4 days ago', from: hourFloor - 4 * DAY - 2 * HOUR + 17_000, to: hourFloor - 4 * DAY + 37 * MIN + 43_000, tier: '1m', start: (f) => up(f, MIN), end: (t) => down(t, MIN) },
+      { label: '1h, 4.2 h, 40 days ago', from: hourFloor - 40 * DAY - 2 * HOUR - 23 * MIN + 17_000, to: hourFloor - 40 * DAY + 2 * HOUR + 37 * MIN + 43_000, tier: '1h', start: (f) => up(f, HOUR), end: (t) => down(t, HOUR) },
+      { label: '1h, 8 days to 21 h ago', from: hourFloor - 8 * DAY - 21 * HOUR + 17_000, to: hourFloor - 21 * HOUR - 37 * MIN + 43_000, tier: '1h', start: (f) => up(f, HOUR), end: (t) => t },
+      { label: '1h, 40 days to now', from: now - 40 * DAY, to: now, tier: '1h', start: (f) => up(f, HOUR), end: (t) => t },
+    ]
+    for (const c of cases) {
+      const r = await get(edgeTarget, `from=${new Date(c.from).toISOString()}&to=${new Date(c.to).toISOString()}`)
+      const [start, end] = [new Date(r.window_start).getTime(), new Date(r.window_end).getTime()]
+      expect(r.tier, c.label).toBe(c.tier)
+      expect([start, end], c.label).toEqual([c.start(c.from), c.end(c.to)])
+      // Never a sample at or after `to`, nor before `from`.
+      expect(start, c.label).toBeGreaterThanOrEqual(c.from)
+      expect(end, c.label).toBeLessThanOrEqual(c.to)
+      expect(r.sample_count, c.label).toBe(count(start, end))
+      expect(r.window_minutes, c.label).toBeCloseTo((end - start) / MIN, 9)
+      expect(r.timeline.reduce((a, b) => a + b.sample_count, 0), c.label).toBe(r.sample_count)
+      for (const b of r.timeline) {
+        const t0 = new Date(b.bucket).getTime()
+        expect(b.sample_count, `${c.label} ${b.bucket}`).toBe(count(Math.max(t0, start), Math.min(t0 + r.bucket_seconds * 1000, end)))
+      }
+    }
   })
 
   it('chooses the tier by window length and by what each tier still holds', async () => {

@@ -4,6 +4,7 @@ import v8 from 'node:v8'
 import vm from 'node:vm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Sql } from '../../src/db/open.js'
+import { PAGE_ROWS } from '../../src/samples/export.js'
 import { type Sample, insertSamples } from '../../src/probe/writer.js'
 import { type TestApp, buildTestApp } from '../helpers/app.js'
 import { ENGINES } from '../helpers/engines.js'
@@ -214,9 +215,91 @@ describe.each(ENGINES)('samples API (%s engine)', (engine) => {
     )
   })
 
-  it('closes the cursor when the client goes away mid-export', async () => {
-    // The open cursor holds the embedded engine's only backend: if it stayed open, every other query
-    // would wait for the multiplexer's idle-in-transaction timeout (60 s).
+  it('serves other requests while a slow client holds a large export open, and finishes it after', async () => {
+    // A client that reads the first bytes and then stops: back-pressure stops the export. An export that
+    // held the database meanwhile (a cursor, i.e. an open transaction) stalled every other request on the
+    // embedded engine's single backend, and on a server pins a snapshot and a lock.
+    const port = await listen()
+    let req: http.ClientRequest | undefined
+    try {
+      const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+        req = http.get({ port, host: '127.0.0.1', path: `/targets/${big}/logs/export`, headers: t.viewer }, (r) => {
+          r.pause()
+          resolve(r)
+        })
+        req.on('error', reject)
+      })
+      expect(res.statusCode).toBe(200)
+      await new Promise((r) => setTimeout(r, 1000)) // socket buffers fill, the stream stops pulling pages
+
+      const within = <T,>(ms: number, what: string, p: Promise<T>) =>
+        Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms))])
+      for (let i = 0; i < 3; i++) {
+        const t0 = performance.now()
+        const list = await within(5000, 'GET /targets/', t.app.inject({ url: '/targets/', headers: t.viewer }))
+        expect(list.statusCode).toBe(200)
+        expect(performance.now() - t0, 'GET /targets/ during a paused export').toBeLessThan(1000)
+      }
+      // No session of this database holds a transaction while the reader is paused: none that is open in
+      // two looks a second apart (a page query that happens to be running is a transaction of a moment).
+      const openTransactions = () =>
+        within(5000, 'pg_stat_activity', sql<{ pid: number; xactStart: Date; state: string; query: string }[]>`
+          select pid, xact_start, state, query from pg_stat_activity
+          where datname = current_database() and pid <> pg_backend_pid() and backend_type = 'client backend' and xact_start is not null`)
+      const first = await openTransactions()
+      await new Promise((r) => setTimeout(r, 1000))
+      const held = (await openTransactions()).filter((b) => first.some((a) => a.pid === b.pid && a.xactStart.getTime() === b.xactStart.getTime()))
+      expect(held.map((b) => `${b.state}: ${b.query}`), 'transactions held during a paused export').toEqual([])
+
+      // Read on: the export completes, every row once and in order.
+      let rows = -1
+      let tail = ''
+      let lastTime = ''
+      let ordered = true
+      await new Promise<void>((resolve, reject) => {
+        res.setEncoding('utf8')
+        res.on('data', (chunk: string) => {
+          const lines = (tail + chunk).split('\r\n')
+          tail = lines.pop()!
+          for (const line of lines) {
+            if (rows++ < 0) continue
+            const time = line.slice(0, 24)
+            if (time < lastTime) ordered = false
+            lastTime = time
+          }
+        })
+        res.on('end', resolve)
+        res.on('error', reject)
+        res.resume()
+      })
+      expect({ rows, tail, ordered }).toEqual({ rows: BIG_ROWS, tail: '', ordered: true })
+    } finally {
+      req?.destroy()
+    }
+  }, 60_000)
+
+  it('pages through rows that share a timestamp and microsecond times without losing or repeating one', async () => {
+    // Rounds of three echoes: seq 0 at t, seq 1 and 2 at t + 1 µs. A page (PAGE_ROWS ≡ 2 mod 3) ends after
+    // a round's seq 1, splitting the pair that shares a timestamp one microsecond after seq 0's: the next
+    // page must start exactly there, neither at the millisecond (seq 0 again) nor after it (seq 2 lost).
+    const id = await makeTarget(sql, '192.0.2.12')
+    const base = Date.UTC(2025, 0, 2, 0, 0, 0)
+    const rounds = Math.ceil((2 * PAGE_ROWS + 2) / 3)
+    await sql`
+      insert into samples (time, target_id, seq, rtt_us, ttl)
+      select ${new Date(base)}::timestamptz + interval '1 millisecond' * g + interval '1 microsecond' * least(s, 1), ${id}, s, 1000 + g, 57
+      from generate_series(0, ${rounds - 1}) g, generate_series(0, 2) s`
+    const res = await t.app.inject({ url: `/targets/${id}/logs/export`, headers: t.viewer })
+    const lines = res.body.trimEnd().split('\r\n').slice(1)
+    const expected = Array.from({ length: rounds }, (_, g) => [0, 1, 2].map(() => `${new Date(base + g).toISOString()},${id},192.0.2.12,${(1000 + g) / 1000},7,0`)).flat()
+    expect(PAGE_ROWS % 3).toBe(2)
+    expect(lines).toHaveLength(expected.length)
+    expect(lines).toEqual(expected)
+  })
+
+  it('closes the export when the client goes away mid-export', async () => {
+    // Nothing is held between pages, so other queries answer at once (an open cursor would hold the
+    // embedded engine's only backend until the multiplexer's idle-in-transaction timeout, 60 s).
     const port = await listen()
     await new Promise<void>((resolve, reject) => {
       const req = http.get({ port, host: '127.0.0.1', path: `/targets/${big}/logs/export`, headers: t.viewer }, (res) => {
