@@ -1,8 +1,8 @@
 import { execFileSync, spawnSync } from 'node:child_process'
 import { chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
+import { freePort } from './free-port.js'
 
 // A throwaway TimescaleDB server cluster on a temp directory and a loopback port of its own, on Debian's
 // PostgreSQL 15 with the TimescaleDB that scripts/test-setup.mjs installed (or built). Used by the test
@@ -25,17 +25,6 @@ export function timescaleInstalled(): boolean {
   if (!existsSync(path.join(PG_BIN, 'postgres')) || !existsSync(path.join(PG_BIN, 'pg_config'))) return false
   const share = execFileSync(path.join(PG_BIN, 'pg_config'), ['--sharedir'], { encoding: 'utf8' }).trim()
   return existsSync(path.join(share, 'extension', 'timescaledb.control'))
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo
-      srv.close(() => resolve(port))
-    })
-  })
 }
 
 /** Runs a PostgreSQL tool, as the postgres user when we are root (initdb and postgres refuse root). */

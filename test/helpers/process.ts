@@ -1,5 +1,4 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import net from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -7,16 +6,7 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 /** The compiled CLI, as users run it (`npm test` builds before running the tests). */
 export const CLI = path.join(ROOT, 'dist/cli/index.js')
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo
-      srv.close(() => resolve(port))
-    })
-  })
-}
+export { freePort } from '../../scripts/lib/free-port.js'
 
 export interface Spawned {
   child: ChildProcess
