@@ -1,10 +1,12 @@
 import type { Logger } from '../log.js'
+import { type MaintenanceStep, type StepRun, createEmbeddedMaintenance } from './maintenance/embedded-maintenance.js'
 import type { Sql } from './open.js'
 
 // The embedded engine has no background workers: TimescaleDB's policies (continuous-aggregate refresh,
 // compression, retention) never run by themselves and autovacuum cannot run either. This runner calls
-// each policy job when it is due (`CALL run_job`, never inside a transaction), runs VACUUM ANALYZE
-// periodically, and logs every run in job_runs because timescaledb's job_stats stays empty here.
+// each policy job when it is due, runs VACUUM ANALYZE periodically, and logs every run in job_runs because
+// timescaledb's job_stats stays empty here. It runs them in short steps (./maintenance/): the engine has one
+// backend, and a job in one piece would hold every other client for as long as it runs.
 // Against a TimescaleDB server its own scheduler runs the jobs and this runner stays idle.
 
 export interface PolicyJob {
@@ -12,6 +14,7 @@ export interface PolicyJob {
   /** For refresh jobs: the aggregate's materialization hypertable (1m was created before 1h). */
   matHypertableId: number | null
   procName: string
+  hypertableSchema: string | null
   hypertableName: string | null
   scheduleInterval: string
   scheduleMs: number
@@ -23,6 +26,9 @@ export interface JobRun {
   ok: boolean
   ms: number
   error?: string
+  /** Stepped runs (embedded engine): statements run and the longest of them. */
+  steps?: number
+  maxStepMs?: number
 }
 
 export interface JobRunnerStatus {
@@ -45,7 +51,7 @@ const PROC_ORDER: Record<string, number> = {
 
 export async function listPolicyJobs(sql: Sql): Promise<PolicyJob[]> {
   const rows = await sql<PolicyJob[]>`
-    select job_id, proc_name, hypertable_name, schedule_interval::text as schedule_interval,
+    select job_id, proc_name, hypertable_schema, hypertable_name, schedule_interval::text as schedule_interval,
            (config ->> 'mat_hypertable_id')::int as mat_hypertable_id,
            (extract(epoch from schedule_interval) * 1000)::float8 as schedule_ms
     from timescaledb_information.jobs
@@ -134,8 +140,14 @@ export interface JobRunnerOptions {
   enabled: boolean
   pollMs: number
   vacuumIntervalMs: number
+  /** The longest a maintenance statement should hold the embedded engine (about; a chunk is one step). */
+  stepMs?: number
+  /** Called after every maintenance statement of a stepped run (benchmarks, logs). */
+  onStep?: (step: MaintenanceStep) => void
   now?: () => Date
 }
+
+const CHUNK_SIZING_EVERY_MS = 5 * 60_000
 
 export function createJobRunner(opts: JobRunnerOptions) {
   const { sql, log } = opts
@@ -153,27 +165,68 @@ export function createJobRunner(opts: JobRunnerOptions) {
   let ticking: Promise<void> | null = null
   let stopped = false
 
+  const maintenance = createEmbeddedMaintenance({ sql, stepMs: opts.stepMs ?? 500, now, onStep: opts.onStep, stopped: () => stopped })
+  // Set when TimescaleDB's catalogs no longer look as expected: the policies then run in one piece.
+  let steppedFailed = false
+  let sizedAt = -Infinity
+
+  /** Runs `f` in steps, logged in job_runs like a policy run; falls back to run_job once the catalogs differ. */
+  async function stepped(job: PolicyJob, f: () => Promise<StepRun>): Promise<JobRun> {
+    if (steppedFailed) return runJob(sql, job)
+    const started = new Date()
+    const t0 = performance.now()
+    let error: string | undefined
+    let r: StepRun = { steps: 0, maxStepMs: 0 }
+    try {
+      r = await f()
+    } catch (err) {
+      error = err instanceof Error ? err.message : String(err)
+      if (/_timescaledb_catalog|does not exist|unknown continuous aggregate/.test(error)) {
+        steppedFailed = true
+        log.warn({ job: jobName(job), err: error }, 'stepped maintenance unavailable on this engine; running policies in one piece')
+        return runJob(sql, job)
+      }
+    }
+    const run: JobRun = { jobId: job.jobId, jobName: jobName(job), ok: !error, ms: Math.round(performance.now() - t0), ...(error ? { error } : {}), ...r }
+    await recordRun(sql, run, started)
+    return run
+  }
+
+  function runDue(job: PolicyJob): Promise<JobRun> {
+    const name = jobName(job)
+    if (job.procName === 'policy_refresh_continuous_aggregate') return stepped(job, () => maintenance.refresh(job, name))
+    if (job.procName === 'policy_compression') return stepped(job, () => maintenance.compress(job, name))
+    return runJob(sql, job)
+  }
+
+  function count(run: JobRun) {
+    status.runs++
+    if (!run.ok) {
+      status.failures++
+      status.lastError = `${run.jobName}: ${run.error}`
+      log.error({ job: run.jobName, error: run.error }, 'policy job failed')
+    } else log.debug({ job: run.jobName, ms: run.ms, steps: run.steps, maxStepMs: run.maxStepMs }, 'policy job ran')
+  }
+
   async function tick() {
     try {
+      if (!steppedFailed && now().getTime() - sizedAt >= CHUNK_SIZING_EVERY_MS) {
+        sizedAt = now().getTime()
+        await maintenance.sizeChunks().catch((err) => log.warn({ err: String(err) }, 'chunk sizing failed'))
+      }
       for (const job of await dueJobs(sql, now())) {
         if (stopped) return
-        const run = await runJob(sql, job)
-        status.runs++
-        if (!run.ok) {
-          status.failures++
-          status.lastError = `${run.jobName}: ${run.error}`
-          log.error({ job: run.jobName, error: run.error }, 'policy job failed')
-        } else log.debug({ job: run.jobName, ms: run.ms }, 'policy job ran')
+        count(await runDue(job))
       }
       const [v] = await sql<{ last: Date | null }[]>`
         select max(started_at) as last from job_runs where job_id = ${VACUUM_JOB_ID} and ok`
       if (!stopped && (!v?.last || v.last.getTime() + opts.vacuumIntervalMs <= now().getTime())) {
         // The run log is pingscope's own table: keep 90 days of it.
         await sql`delete from job_runs where started_at < now() - interval '90 days'`
-        const run = await vacuumAnalyze(sql)
+        const run = steppedFailed ? await vacuumAnalyze(sql) : await steppedVacuum(v?.last ?? null)
         status.runs++
         if (!run.ok) status.failures++
-        log.info({ ms: run.ms, ok: run.ok }, 'vacuum analyze')
+        log.info({ ms: run.ms, ok: run.ok, steps: run.steps, maxStepMs: run.maxStepMs }, 'vacuum analyze')
       }
     } catch (err) {
       // The loop never dies: a database that is briefly down just delays the next tick.
@@ -182,6 +235,21 @@ export function createJobRunner(opts: JobRunnerOptions) {
     } finally {
       status.lastTickAt = now().toISOString()
     }
+  }
+
+  async function steppedVacuum(since: Date | null): Promise<JobRun> {
+    const started = new Date()
+    const t0 = performance.now()
+    let error: string | undefined
+    let r: StepRun = { steps: 0, maxStepMs: 0 }
+    try {
+      r = await maintenance.vacuum(since)
+    } catch (err) {
+      error = err instanceof Error ? err.message : String(err)
+    }
+    const run: JobRun = { jobId: VACUUM_JOB_ID, jobName: 'vacuum_analyze', ok: !error, ms: Math.round(performance.now() - t0), ...(error ? { error } : {}), ...r }
+    await recordRun(sql, run, started)
+    return run
   }
 
   function schedule() {

@@ -1,0 +1,213 @@
+import type { Sql } from '../open.js'
+import { refreshTier } from '../policies.js'
+import {
+  type TimeRange,
+  chunkIntervalFor,
+  createCostEstimate,
+  pendingRanges,
+  splitIntoSteps,
+  unitsPerStep,
+} from './steps.js'
+
+// The embedded engine's maintenance, cut into steps of about `stepMs` each. It has one backend for every
+// client: a job that runs 10 s holds every API request and every sample write for 10 s (measured with
+// 1,000 targets at 1 s, scripts/bench/stalls.ts). Each step is one short statement; between two steps
+// the clients queued behind it get the backend first (the multiplexer serves them in arrival order).
+//
+//   refresh    the parts of the policy's window that TimescaleDB's invalidation logs mark (new buckets
+//              above the watermark, late or deleted rows below it), a few buckets per step: as many as
+//              fit in stepMs at the measured cost per bucket (about 160 ms per 1-minute bucket of 1,000
+//              targets at 1 s, unloaded)
+//   compress   one chunk per step; the raw chunk interval follows the fleet's rows/s so that one chunk
+//              compresses in about stepMs (compressing costs about 1.25 µs per raw row: a day chunk of
+//              1,000 targets at 1 s is 86 M rows, ~110 s in one statement)
+//   vacuum     one relation per step (a whole-database VACUUM ANALYZE visits every chunk at once)
+//
+// It reads two TimescaleDB catalog tables (the invalidation logs). If those ever move, the runner logs it
+// once and falls back to `CALL run_job`, the policy in one piece.
+
+export interface MaintenanceStep {
+  job: string
+  kind: 'refresh' | 'compress' | 'vacuum' | 'chunk-interval'
+  startedAt: number
+  ms: number
+  detail: string
+}
+
+export interface PolicyJobInfo {
+  jobId: number
+  procName: string
+  hypertableSchema: string | null
+  hypertableName: string | null
+  matHypertableId: number | null
+}
+
+export interface StepRun {
+  steps: number
+  maxStepMs: number
+}
+
+const TIERS = {
+  samples_1m: { bucketMs: 60_000, priorMsPerBucket: 200 },
+  samples_1h: { bucketMs: 3_600_000, priorMsPerBucket: 1000 },
+} as const
+type Tier = keyof typeof TIERS
+
+// Measured compress cost per row (ms) on this machine's embedded engine, before the first real measurement:
+// raw samples about 1.25 µs per row; a 1-minute tier row (segmented by target) about 20 µs.
+const COMPRESS_PRIOR_MS_PER_ROW: Record<string, number> = { samples: 0.0015, samples_1m: 0.02, samples_1h: 0.02 }
+// The shortest chunk interval pingscope sets: more chunks cost planning time on every query.
+const MIN_CHUNK_S: Record<string, number> = { samples: 600, samples_1m: 3_600 }
+const MAX_BUCKETS_PER_STEP = 1440
+
+export interface EmbeddedMaintenanceOptions {
+  sql: Sql
+  stepMs: number
+  now: () => Date
+  onStep?: (step: MaintenanceStep) => void
+  stopped?: () => boolean
+}
+
+export function createEmbeddedMaintenance(opts: EmbeddedMaintenanceOptions) {
+  const { sql, stepMs } = opts
+  const stopped = opts.stopped ?? (() => false)
+  const refreshCost = { samples_1m: createCostEstimate(TIERS.samples_1m.priorMsPerBucket), samples_1h: createCostEstimate(TIERS.samples_1h.priorMsPerBucket) }
+  const compressCost = new Map<string, ReturnType<typeof createCostEstimate>>()
+  const costOf = (relation: string) => {
+    let c = compressCost.get(relation)
+    if (!c) compressCost.set(relation, (c = createCostEstimate(COMPRESS_PRIOR_MS_PER_ROW[relation] ?? 0.02)))
+    return c
+  }
+
+  async function step<T>(job: string, kind: MaintenanceStep['kind'], detail: string, run: StepRun, f: () => Promise<T>): Promise<T> {
+    const startedAt = Date.now()
+    const t0 = performance.now()
+    try {
+      return await f()
+    } finally {
+      const ms = performance.now() - t0
+      run.steps++
+      run.maxStepMs = Math.max(run.maxStepMs, Math.round(ms))
+      opts.onStep?.({ job, kind, startedAt, ms, detail })
+    }
+  }
+
+  /** Refreshes what the policy `job` would, a few buckets per statement. */
+  async function refresh(job: PolicyJobInfo, name: string): Promise<StepRun> {
+    const [info] = await sql<{ tier: string; raw: number; startS: number; endS: number }[]>`
+      select ca.user_view_name as tier, ca.raw_hypertable_id as raw,
+             extract(epoch from (j.config ->> 'start_offset')::interval)::float8 as start_s,
+             extract(epoch from (j.config ->> 'end_offset')::interval)::float8 as end_s
+      from _timescaledb_catalog.continuous_agg ca, timescaledb_information.jobs j
+      where ca.mat_hypertable_id = ${job.matHypertableId} and j.job_id = ${job.jobId}`
+    if (!info || !(info.tier in TIERS)) throw new Error(`refresh job ${job.jobId}: unknown continuous aggregate`)
+    const tier = info.tier as Tier
+    const { bucketMs } = TIERS[tier]
+    const now = opts.now().getTime()
+    const window: TimeRange = { from: new Date(now - info.startS * 1000), to: new Date(now - info.endS * 1000) }
+    const logged = await sql<{ lo: string; hi: string }[]>`
+      select lowest_modified_value::text as lo, greatest_modified_value::text as hi
+      from _timescaledb_catalog.continuous_aggs_materialization_invalidation_log
+      where materialization_id = ${job.matHypertableId}
+      union all
+      select lowest_modified_value::text, greatest_modified_value::text
+      from _timescaledb_catalog.continuous_aggs_hypertable_invalidation_log
+      where hypertable_id = ${info.raw}`
+    const run: StepRun = { steps: 0, maxStepMs: 0 }
+    let ranges = pendingRanges(window, logged, bucketMs)
+    while (ranges.length > 0 && !stopped()) {
+      // Re-cut after every step: the estimate may have changed.
+      const buckets = unitsPerStep(stepMs, refreshCost[tier].get(), MAX_BUCKETS_PER_STEP)
+      const [next] = splitIntoSteps(ranges, bucketMs, buckets)
+      const t0 = performance.now()
+      await step(name, 'refresh', `${next!.from.toISOString()} +${buckets}`, run, () => refreshTier(sql, tier, next!.from, next!.to))
+      refreshCost[tier].record(performance.now() - t0, (next!.to.getTime() - next!.from.getTime()) / bucketMs)
+      ranges = [{ from: next!.to, to: ranges[0]!.to }, ...ranges.slice(1)].filter((r) => r.from < r.to)
+    }
+    return run
+  }
+
+  /** Compresses the chunks the policy `job` would, one per statement, then lets the policy sweep up. */
+  async function compress(job: PolicyJobInfo, name: string): Promise<StepRun> {
+    const run: StepRun = { steps: 0, maxStepMs: 0 }
+    const relation = await relationOf(job)
+    const chunks = await sql<{ chunk: string }[]>`
+      select format('%I.%I', c.chunk_schema, c.chunk_name) as chunk
+      from timescaledb_information.chunks c, timescaledb_information.jobs j
+      where j.job_id = ${job.jobId}
+        and c.hypertable_schema = ${job.hypertableSchema} and c.hypertable_name = ${job.hypertableName}
+        and not c.is_compressed and c.range_end <= now() - (j.config ->> 'compress_after')::interval
+      order by c.range_start`
+    for (const { chunk } of chunks) {
+      if (stopped()) return run
+      const [n] = await sql.unsafe<{ rows: number }[]>(`select count(*)::float8 as rows from ${chunk}`)
+      const t0 = performance.now()
+      await step(name, 'compress', `${chunk} ${n?.rows ?? 0} rows`, run, () => sql`select compress_chunk(${chunk}::regclass, if_not_compressed => true)`)
+      costOf(relation).record(performance.now() - t0, n?.rows ?? 0)
+    }
+    // Partially compressed chunks (rows written after compression) are left to the policy itself.
+    if (!stopped()) await step(name, 'compress', 'policy sweep', run, () => sql`call run_job(${job.jobId})`)
+    return run
+  }
+
+  async function relationOf(job: PolicyJobInfo): Promise<string> {
+    if (job.matHypertableId === null && job.hypertableName === 'samples') return 'samples'
+    const [row] = await sql<{ tier: string }[]>`
+      select ca.user_view_name as tier from _timescaledb_catalog.continuous_agg ca
+      join _timescaledb_catalog.hypertable h on h.id = ca.mat_hypertable_id
+      where h.schema_name = ${job.hypertableSchema} and h.table_name = ${job.hypertableName}`
+    return row?.tier ?? job.hypertableName ?? '?'
+  }
+
+  /**
+   * Sets the chunk interval of samples and samples_1m so that one chunk compresses in about stepMs at
+   * the fleet's current rate. Affects chunks created from now on; existing ones keep their size.
+   */
+  async function sizeChunks(): Promise<StepRun> {
+    const run: StepRun = { steps: 0, maxStepMs: 0 }
+    const [fleet] = await sql<{ rowsPerS: number; targets: number }[]>`
+      select coalesce(sum(packets::float8 / interval_s), 0) as rows_per_s, count(*)::int as targets
+      from targets where enabled`
+    const rates: Record<string, number> = { samples: fleet?.rowsPerS ?? 0, samples_1m: (fleet?.targets ?? 0) / 60 }
+    const current = await sql<{ relation: string; seconds: number }[]>`
+      select coalesce(ca.user_view_name, d.hypertable_name) as relation,
+             extract(epoch from d.time_interval)::float8 as seconds
+      from timescaledb_information.dimensions d
+      left join _timescaledb_catalog.hypertable h on h.schema_name = d.hypertable_schema and h.table_name = d.hypertable_name
+      left join _timescaledb_catalog.continuous_agg ca on ca.mat_hypertable_id = h.id
+      where d.dimension_number = 1 and coalesce(ca.user_view_name, d.hypertable_name) in ('samples', 'samples_1m')`
+    for (const { relation, seconds } of current) {
+      const want = chunkIntervalFor(rates[relation] ?? 0, costOf(relation).get(), stepMs, MIN_CHUNK_S[relation] ?? 86_400)
+      if (want === seconds) continue
+      await step('chunk_interval', 'chunk-interval', `${relation} ${seconds} s → ${want} s`, run, () =>
+        sql`select set_chunk_time_interval(${relation}::regclass, make_interval(secs => ${want}))`,
+      )
+    }
+    return run
+  }
+
+  /** VACUUM ANALYZE one relation per statement: the catalogs, pingscope's tables, chunks changed since `since`. */
+  async function vacuum(since: Date | null): Promise<StepRun> {
+    const run: StepRun = { steps: 0, maxStepMs: 0 }
+    const relations = await sql<{ rel: string }[]>`
+      select format('%I.%I', n.nspname, c.relname) as rel
+      from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where c.relkind = 'r' and n.nspname in ('pg_catalog', 'public', '_timescaledb_catalog', '_timescaledb_config')
+        and not exists (select 1 from _timescaledb_catalog.hypertable h where h.schema_name = n.nspname and h.table_name = c.relname)
+      union all
+      select format('%I.%I', ch.schema_name, ch.table_name)
+      from timescaledb_information.chunks i
+      join _timescaledb_catalog.chunk c on c.schema_name = i.chunk_schema and c.table_name = i.chunk_name
+      join _timescaledb_catalog.chunk ch on ch.id = c.id or ch.id = c.compressed_chunk_id
+      where ${since}::timestamptz is null or i.range_end >= ${since}::timestamptz - interval '5 days'`
+    for (const { rel } of relations) {
+      if (stopped()) return run
+      await step('vacuum_analyze', 'vacuum', rel, run, () => sql.unsafe(`vacuum (analyze) ${rel}`))
+    }
+    return run
+  }
+
+  return { refresh, compress, sizeChunks, vacuum }
+}
+
+export type EmbeddedMaintenance = ReturnType<typeof createEmbeddedMaintenance>
