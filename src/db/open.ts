@@ -1,7 +1,7 @@
 import postgres from 'postgres'
 import type { Config } from '../config.js'
 import type { Logger } from '../log.js'
-import { type EngineHandle, ensureEngine } from './embedded.js'
+import { type EngineHandle, ensureEngine } from './engine/supervisor.js'
 
 export type Sql = postgres.Sql
 /** Anything that runs queries: the pool or a transaction (repositories take this, so they work in both). */

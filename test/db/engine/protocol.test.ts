@@ -8,7 +8,7 @@ import {
   simpleQuery,
   splitMessages,
   startupParameters,
-} from '../../src/db/protocol.js'
+} from '../../../src/db/engine/protocol.js'
 
 function startup(params: Record<string, string>): Buffer {
   const body = Buffer.concat([

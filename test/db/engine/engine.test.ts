@@ -5,12 +5,12 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { readEngineLock } from '../../src/db/engine-lock.js'
-import { type TestDatabase, openTestDatabase } from '../helpers/db.js'
+import { readEngineLock } from '../../../src/db/engine/lock.js'
+import { type TestDatabase, openTestDatabase } from '../../helpers/db.js'
 
 const run = promisify(execFile)
 const here = path.dirname(fileURLToPath(import.meta.url))
-const engineMain = path.join(here, '../../src/db/engine-main.ts')
+const engineMain = path.join(here, '../../../src/db/engine/engine-main.ts')
 
 describe('embedded engine process', () => {
   let db: TestDatabase
@@ -42,7 +42,7 @@ describe('embedded engine process', () => {
     const clients = ['a', 'b', 'c'].map(
       (id) =>
         new Promise<{ id: string; done: number }>((resolve, reject) => {
-          const p = spawn(process.execPath, [path.join(here, '../fixtures/tx-client.mjs'), db.engine!.socket, id, '150', '3'])
+          const p = spawn(process.execPath, [path.join(here, '../../fixtures/tx-client.mjs'), db.engine!.socket, id, '150', '3'])
           let out = ''
           let err = ''
           p.stdout.on('data', (d) => (out += d))
