@@ -11,25 +11,19 @@ import type { JobRunner } from './db/jobs.js'
 import type { Database } from './db/open.js'
 import { errorHandler, frameworkErrorHandler } from './errors.js'
 import { badgeRoutes } from './badge/badge.routes.js'
-import { healthRoutes } from './health.routes.js'
 import { insightsRoutes } from './insights/insights.routes.js'
 import type { LiveHub } from './live/hub.js'
 import { liveRoutes } from './live/live.routes.js'
 import type { Logger } from './log.js'
+import { healthRoutes } from './ops/health.routes.js'
+import { metricsRoutes } from './ops/metrics.routes.js'
+import type { ProbeStatus } from './probe/status.js'
 import { samplesRoutes } from './samples/samples.routes.js'
-import { metricsRoutes } from './metrics/metrics.routes.js'
 import { targetRoutes } from './targets/targets.routes.js'
 import { checkTracerouteBinary } from './traceroute/runner.js'
 import { tracerouteRoutes } from './traceroute/traceroute.routes.js'
 import { VERSION } from './version.js'
 import { webPlugin } from './web/web.plugin.js'
-
-export interface ProbeStatus {
-  enabled: boolean
-  running: boolean
-  writer: { retrying: boolean; dropped: number }
-  [k: string]: unknown
-}
 
 export interface AppDeps {
   config: Config

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { SEED_NETWORKS, SEED_NOTE, SEED_TAG, type SeedOptions, type SeedReport, seedAddress, seedHistory } from '../scripts/seed-history.js'
+import { SEED_NETWORKS, SEED_NOTE, SEED_TAG, seedAddress } from '../src/seed/generator.js'
+import { type SeedOptions, type SeedReport, seedHistory } from '../src/seed/seed.service.js'
 import type { Sql } from '../src/db/open.js'
 import { insertSamples } from '../src/probe/writer.js'
 import { type TestDatabase, openTestDatabase, tempDir } from './helpers/db.js'

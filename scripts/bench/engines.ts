@@ -31,10 +31,11 @@ import { getInsights } from '../../src/insights/insights.service.js'
 import { createPrng } from '../../src/lib/prng.js'
 import { createLogger } from '../../src/log.js'
 import { type Sample, createWriter } from '../../src/probe/writer.js'
-import { FLEET_BUCKET_SECONDS, FLEET_WINDOW_MINUTES } from '../../src/web/fleet.schema.js'
-import { fleetSummary } from '../../src/web/fleet.repo.js'
+import { FLEET_BUCKET_SECONDS, FLEET_WINDOW_MINUTES } from '../../src/fleet/fleet.schema.js'
+import { fleetSummary } from '../../src/fleet/fleet.repo.js'
 import { startCluster, timescaleInstalled } from '../lib/timescale-cluster.js'
-import { SEED_NOTE, SEED_TAG, seedAddress, seedHistory } from '../seed-history.js'
+import { SEED_NOTE, SEED_TAG, seedAddress } from '../../src/seed/generator.js'
+import { seedHistory } from '../../src/seed/seed.service.js'
 
 const opts = new Command()
   .option('--targets <n>', 'targets written through the writer (fleet summary, refresh, compression)', '1000')

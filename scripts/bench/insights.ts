@@ -20,7 +20,7 @@ import { migrate } from '../../src/db/migrate.js'
 import { openDatabase } from '../../src/db/open.js'
 import { reconcilePolicies } from '../../src/db/policies.js'
 import { createLogger } from '../../src/log.js'
-import { seedHistory } from '../seed-history.js'
+import { seedHistory } from '../../src/seed/seed.service.js'
 
 const opts = new Command()
   .option('--targets <n>', 'seeded targets', '3')

@@ -3,6 +3,7 @@ import type { Config } from '../config.js'
 import type { Sql } from '../db/open.js'
 import type { Logger } from '../log.js'
 import { hashPassword, randomPassword } from './passwords.js'
+import { ensureJwtSecret } from './tokens.repo.js'
 import { countUsers, createUser } from './users.repo.js'
 
 /**
@@ -12,11 +13,7 @@ import { countUsers, createUser } from './users.repo.js'
  */
 export async function loadJwtSecret(sql: Sql, config: Config): Promise<string> {
   if (config.auth.jwtSecret) return config.auth.jwtSecret
-  await sql`
-    insert into app_settings (key, value) values ('jwt_secret', ${randomBytes(48).toString('base64url')})
-    on conflict (key) do nothing`
-  const [row] = await sql<{ value: string }[]>`select value from app_settings where key = 'jwt_secret'`
-  return row!.value
+  return ensureJwtSecret(sql, randomBytes(48).toString('base64url'))
 }
 
 /** Creates the first admin when there are no users yet; logs a generated password once. */

@@ -73,3 +73,10 @@ export async function findTokenStatus(
     from api_tokens t join users u on u.id = t.user_id where t.token_hash = ${hashToken(token)}`
   return t ?? null
 }
+
+/** The stored JWT signing secret; `candidate` is stored first when there is none (the first process wins). */
+export async function ensureJwtSecret(sql: Sql, candidate: string): Promise<string> {
+  await sql`insert into app_settings (key, value) values ('jwt_secret', ${candidate}) on conflict (key) do nothing`
+  const [row] = await sql<{ value: string }[]>`select value from app_settings where key = 'jwt_secret'`
+  return row!.value
+}

@@ -3,6 +3,7 @@ import { z } from 'zod'
 import type { Sql } from '../db/open.js'
 import { AppError } from '../errors.js'
 import { MAX_ID } from '../lib/input.schema.js'
+import { findBadgeTarget, sumLastDay } from './badge.repo.js'
 
 // A public status badge (opt-in per target with badge_public): state, 24 h uptime and median latency,
 // drawn as a small SVG for READMEs and wikis. Targets without the opt-in are 404, as if absent.
@@ -33,16 +34,11 @@ export const badgeRoutes: FastifyPluginAsyncZod<{ sql: Sql }> = async (app, { sq
     { schema: { tags: ['badge'], summary: 'Public status badge (targets with badge_public only)', security: [], params: z.object({ file: badgeFile }) } },
     async (req, reply) => {
       const id = req.params.file
-      const [t] = await sql<{ name: string | null; address: string; enabled: boolean; badgePublic: boolean; open: boolean }[]>`
-        select name, address, enabled, badge_public,
-               exists (select 1 from outages o where o.target_id = t.id and o.ended_at is null) as open
-        from targets t where id = ${id}`
+      const t = await findBadgeTarget(sql, id)
       if (!t || !t.badgePublic) throw new AppError(404, 'Target not found')
-      const [a] = await sql<{ sent: number | null; received: number | null; rttSum: number | null }[]>`
-        select sum(sent)::int as sent, sum(received)::int as received, sum(rtt_sum)::float8 as rtt_sum
-        from samples_1m where target_id = ${id} and bucket > now() - interval '24 hours'`
-      const uptime = a?.sent ? (100 * (a.received ?? 0)) / a.sent : null
-      const avgMs = a?.received ? (a.rttSum ?? 0) / a.received / 1000 : null
+      const a = await sumLastDay(sql, id)
+      const uptime = a.sent ? (100 * (a.received ?? 0)) / a.sent : null
+      const avgMs = a.received ? (a.rttSum ?? 0) / a.received / 1000 : null
       const state = !t.enabled ? 'paused' : t.open ? 'down' : uptime === null ? 'unknown' : uptime < 99 ? 'degraded' : 'up'
       const message = state === 'paused' || state === 'unknown' ? state : `${state} ${uptime!.toFixed(uptime! >= 99.95 ? 0 : 2)}% ${avgMs! < 10 ? avgMs!.toFixed(2) : Math.round(avgMs!)} ms`
       return reply

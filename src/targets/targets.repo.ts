@@ -92,3 +92,57 @@ export async function listTargets(
     limit ${q.limit} offset ${q.offset}`
   return { rows, total: rows[0]?.total ?? 0 }
 }
+
+export interface NewTarget {
+  address: string
+  name: string | null
+  tags: string[]
+  intervalS: number
+  packets: number
+  timeoutMs: number
+  url: string | null
+  notes: string | null
+  badgePublic: boolean
+}
+
+/** Inserts a target; null when its address is already monitored. */
+export async function insertTarget(sql: Sql, t: NewTarget): Promise<number | null> {
+  const [row] = await sql<{ id: number }[]>`
+    insert into targets (address, name, tags, interval_s, packets, timeout_ms, url, notes, badge_public)
+    values (${t.address}, ${t.name}, ${t.tags}, ${t.intervalS}, ${t.packets},
+            ${t.timeoutMs}, ${t.url}, ${t.notes}, ${t.badgePublic})
+    on conflict (address) do nothing
+    returning id`
+  return row?.id ?? null
+}
+
+/** The columns a PATCH may change, keyed by column name (they are also the event's field names). */
+export interface TargetEditable {
+  interval_s: number
+  url: string | null
+  notes: string | null
+  name: string | null
+  tags: string[]
+  packets: number
+  timeout_ms: number
+  badge_public: boolean
+}
+
+/** Writes `columns` of `values` to the target. */
+export async function updateTargetColumns(sql: Sql, id: number, values: TargetEditable, columns: (keyof TargetEditable)[]): Promise<void> {
+  await sql`update targets set ${sql(values, columns)} where id = ${id}`
+}
+
+export async function updateTargetEnabled(sql: Sql, id: number, enabled: boolean): Promise<void> {
+  await sql`update targets set enabled = ${enabled} where id = ${id}`
+}
+
+/** Ends the target's open outage now, if it has one (a paused target is not down). */
+export async function endOpenOutage(sql: Sql, targetId: number): Promise<void> {
+  await sql`update outages set ended_at = now() where target_id = ${targetId} and ended_at is null`
+}
+
+/** Deletes the target row only: its measurements go first (deleteTargetData), its events stay. */
+export async function deleteTargetRow(sql: Sql, id: number): Promise<void> {
+  await sql`delete from targets where id = ${id}`
+}

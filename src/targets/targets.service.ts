@@ -4,7 +4,18 @@ import type { Queryable, Sql } from '../db/open.js'
 import { AppError, notFound } from '../errors.js'
 import { recordEvent } from '../events/events.repo.js'
 import type { TargetCreate, TargetOut, TargetUpdate } from './targets.schema.js'
-import { type TargetListed, type TargetRow, findTarget, listTargets } from './targets.repo.js'
+import {
+  type TargetEditable,
+  type TargetListed,
+  type TargetRow,
+  deleteTargetRow,
+  endOpenOutage,
+  findTarget,
+  insertTarget,
+  listTargets,
+  updateTargetColumns,
+  updateTargetEnabled,
+} from './targets.repo.js'
 import { deleteTargetData } from './target-data.repo.js'
 import { isoOrNull } from '../lib/format.js'
 
@@ -135,23 +146,28 @@ export async function createTarget(
 ): Promise<{ id: number; address: string; resolvedFrom: string | null }> {
   const { address, resolvedFrom } = await normaliseAddress(input.ip, resolve)
   return sql.begin(async (tx) => {
-    const [row] = await tx<{ id: number }[]>`
-      insert into targets (address, name, tags, interval_s, packets, timeout_ms, url, notes, badge_public)
-      values (${address}, ${input.name ?? resolvedFrom}, ${input.tags}, ${input.frequency}, ${input.packets},
-              ${input.timeout_ms}, ${input.url ?? null}, ${input.notes ?? null}, ${input.badge_public})
-      on conflict (address) do nothing
-      returning id`
-    if (!row) throw new AppError(409, 'IP already monitored')
-    await addEvent(tx, row.id, 'created', `Tracking started for ${address}${resolvedFrom ? ` (resolved from ${resolvedFrom})` : ''}`, actor, {
+    const id = await insertTarget(tx, {
+      address,
+      name: input.name ?? resolvedFrom,
+      tags: input.tags,
+      intervalS: input.frequency,
+      packets: input.packets,
+      timeoutMs: input.timeout_ms,
+      url: input.url ?? null,
+      notes: input.notes ?? null,
+      badgePublic: input.badge_public,
+    })
+    if (id === null) throw new AppError(409, 'IP already monitored')
+    await addEvent(tx, id, 'created', `Tracking started for ${address}${resolvedFrom ? ` (resolved from ${resolvedFrom})` : ''}`, actor, {
       address,
       resolved_from: resolvedFrom,
     })
-    return { id: row.id, address, resolvedFrom }
+    return { id, address, resolvedFrom }
   })
 }
 
 /** The columns a PATCH may change, as stored. */
-const editable = (t: TargetRow) => ({
+const editable = (t: TargetRow): TargetEditable => ({
   interval_s: t.intervalS,
   url: t.url,
   notes: t.notes,
@@ -177,7 +193,7 @@ export async function updateTarget(sql: Sql, id: number, input: TargetUpdate, ac
     }
     const changed = (Object.keys(next) as (keyof typeof next)[]).filter((k) => JSON.stringify(prev[k]) !== JSON.stringify(next[k]))
     if (changed.length === 0) return
-    await tx`update targets set ${tx(next, changed)} where id = ${id}`
+    await updateTargetColumns(tx, id, next, changed)
     await addEvent(tx, id, 'updated', `Updated ${changed.join(', ')}`, actor, {
       changes: Object.fromEntries(changed.map((k) => [k, { from: prev[k], to: next[k] }])),
     })
@@ -189,9 +205,9 @@ export async function setTargetEnabled(sql: Sql, id: number, enabled: boolean, a
   return sql.begin(async (tx) => {
     const t = await requireTarget(tx, id)
     if (t.enabled === enabled) return false
-    await tx`update targets set enabled = ${enabled} where id = ${id}`
+    await updateTargetEnabled(tx, id, enabled)
     // Pausing ends an open outage: a paused target is not down.
-    if (!enabled) await tx`update outages set ended_at = now() where target_id = ${id} and ended_at is null`
+    if (!enabled) await endOpenOutage(tx, id)
     await addEvent(tx, id, enabled ? 'start' : 'stop', enabled ? 'Tracking resumed' : 'Tracking paused', actor)
     return true
   })
@@ -206,7 +222,7 @@ export async function deleteTarget(sql: Sql, id: number, actor: string): Promise
   await requireTarget(sql, id)
   await deleteTargetData(sql, [id], async (tx) => {
     const t = await requireTarget(tx, id)
-    await tx`delete from targets where id = ${id}`
+    await deleteTargetRow(tx, id)
     await addEvent(tx, id, 'deleted', `Tracking stopped and target ${t.address} deleted`, actor, { address: t.address, name: t.name })
   })
 }

@@ -5,8 +5,8 @@ import fastifyStatic from '@fastify/static'
 import type { FastifyReply } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import type { Sql } from '../db/open.js'
+import { fleetRoutes } from '../fleet/fleet.routes.js'
 import { projectRoot } from '../paths.js'
-import { fleetRoutes } from './fleet.routes.js'
 
 // The dashboard on the API's origin: web/dist (built by `npm run build`) served as static files, with
 // the dashboard's own API route (/fleet/summary). Hashed files under /assets/ are cached for a year;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { seedHistory } from '../../scripts/seed-history.js'
+import { seedHistory } from '../../src/seed/seed.service.js'
 import type { Sql } from '../../src/db/open.js'
 import { reconcilePolicies } from '../../src/db/policies.js'
 import { HISTOGRAM_MAX_RELATIVE_ERROR } from '../../src/insights/histogram.js'
@@ -11,7 +11,7 @@ import { type TestDatabase, openTestDatabase } from '../helpers/db.js'
 import { ENGINES } from '../helpers/engines.js'
 
 // The accuracy of /insights percentiles against exact percentile_cont over the raw rows of the range the
-// response says it counted, on seeded history (scripts/seed-history.ts) and on synthetic shapes that are
+// response says it counted, on seeded history (src/seed/) and on synthetic shapes that are
 // hard for a histogram. Raw rows are kept for the whole history here (the policies are set to keep them)
 // so that every window has its exact reference, while the service decides with the default retention
 // (3 days raw, 30 days 1-minute), as in production. The bounds asserted are the ones README claims.

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { SEED_TAG, seedHistory } from '../../scripts/seed-history.js'
+import { SEED_TAG } from '../../src/seed/generator.js'
+import { seedHistory } from '../../src/seed/seed.service.js'
 import type { Sql } from '../../src/db/open.js'
 import { deleteTarget } from '../../src/targets/targets.service.js'
 import { type TestDatabase, holdPolicyJobs, openTestDatabase } from '../helpers/db.js'

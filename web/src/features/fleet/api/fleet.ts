@@ -1,5 +1,5 @@
 import type { TargetOut } from '@server/targets/targets.schema.js'
-import type { FleetSummaryOut } from '@server/web/fleet.schema.js'
+import type { FleetSummaryOut } from '@server/fleet/fleet.schema.js'
 import { useQuery } from '@tanstack/react-query'
 import { api } from '../../../lib/api-client'
 

@@ -1,10 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
-import type { ProbeStatus } from '../app.js'
 import type { JobRunner } from '../db/jobs.js'
 import type { Sql } from '../db/open.js'
 import type { LiveHub } from '../live/hub.js'
 import type { SchedulerStats } from '../probe/scheduler.js'
+import type { ProbeStatus } from '../probe/status.js'
 import type { WriterStats } from '../probe/writer.js'
+import { type MetricsTarget, listMetricsTargets } from './metrics.repo.js'
 
 const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')
 
@@ -13,7 +14,7 @@ export function renderMetrics(p: {
   scheduler: SchedulerStats | null
   writer: WriterStats
   jobs: ReturnType<JobRunner['status']>
-  targets: { id: number; address: string; name: string | null }[]
+  targets: MetricsTarget[]
   live: LiveHub
 }): string {
   const out: string[] = []
@@ -56,7 +57,7 @@ export function renderMetrics(p: {
 
 export const metricsRoutes: FastifyPluginAsyncZod<{ sql: Sql; live: LiveHub; jobs: JobRunner; probe: () => ProbeStatus }> = async (app, opts) => {
   app.get('/metrics', { onRequest: [app.authenticate], schema: { tags: ['health'], summary: 'Prometheus metrics (use an API token as bearer_token)' } }, async (_req, reply) => {
-    const targets = await opts.sql<{ id: number; address: string; name: string | null }[]>`select id, address, name from targets where enabled order by id`
+    const targets = await listMetricsTargets(opts.sql)
     const probe = opts.probe() as ProbeStatus & { scheduler: SchedulerStats | null; writer: WriterStats }
     const body = renderMetrics({ scheduler: probe.scheduler, writer: probe.writer, jobs: opts.jobs.status(), targets, live: opts.live })
     return reply.type('text/plain; version=0.0.4; charset=utf-8').send(body)

@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
-import type { ProbeStatus } from './app.js'
-import type { JobRunner } from './db/jobs.js'
-import { schemaVersion } from './db/migrate.js'
-import type { Database } from './db/open.js'
-import { AppError } from './errors.js'
-import { VERSION } from './version.js'
+import type { JobRunner } from '../db/jobs.js'
+import { schemaVersion } from '../db/migrate.js'
+import type { Database } from '../db/open.js'
+import { AppError } from '../errors.js'
+import type { ProbeStatus } from '../probe/status.js'
+import { VERSION } from '../version.js'
 
 export interface HealthOptions {
   db: Database
