@@ -8,7 +8,7 @@ import { type SeedFlags, createSeedProgressBar, formatSeedSummary, parseSeedFlag
 import { ConfigError, loadConfig, readEnv } from '../src/config.js'
 import { migrate } from '../src/db/migrate.js'
 import { openDatabase } from '../src/db/open.js'
-import { reconcilePolicies } from '../src/db/policies.js'
+import { reconcilePolicies } from '../src/db/maintenance/policies.js'
 import { createLogger } from '../src/log.js'
 import { type SeedOptions, seedHistory } from '../src/seed/seed.service.js'
 

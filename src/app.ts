@@ -7,7 +7,7 @@ import { type ZodTypeProvider, jsonSchemaTransform, serializerCompiler, validato
 import { authPlugin } from './auth/auth.plugin.js'
 import { authRoutes } from './auth/auth.routes.js'
 import type { Config } from './config.js'
-import type { JobRunner } from './db/jobs.js'
+import type { JobRunner } from './db/maintenance/jobs.js'
 import type { Database } from './db/open.js'
 import { errorHandler, frameworkErrorHandler } from './errors.js'
 import { badgeRoutes } from './badge/badge.routes.js'

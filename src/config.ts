@@ -63,6 +63,7 @@ export const configSchema = z
     JOBS_ENABLED: bool.default(true),
     JOBS_POLL_S: int(1, 3600).default(10),
     VACUUM_INTERVAL_H: int(1, 168).default(24),
+    MAINTENANCE_STEP_MS: int(50, 10000).default(500),
 
     // Probe engine.
     PROBE_ENABLED: bool.default(true),
@@ -118,7 +119,7 @@ export interface Config {
         healthTimeoutMs: number
       }
   retention: { rawDays: number; minuteDays: number; hourDays: number }
-  jobs: { enabled: boolean; pollMs: number; vacuumIntervalMs: number }
+  jobs: { enabled: boolean; pollMs: number; vacuumIntervalMs: number; stepMs: number }
   probe: {
     enabled: boolean
     concurrency: number
@@ -196,6 +197,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
       enabled: c.JOBS_ENABLED,
       pollMs: c.JOBS_POLL_S * 1000,
       vacuumIntervalMs: c.VACUUM_INTERVAL_H * 3600_000,
+      stepMs: c.MAINTENANCE_STEP_MS,
     },
     probe: {
       enabled: c.PROBE_ENABLED,

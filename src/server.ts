@@ -2,10 +2,10 @@ import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
 import { ensureAdmin, loadJwtSecret } from './auth/bootstrap.js'
 import type { Config } from './config.js'
-import { createJobRunner } from './db/jobs.js'
+import { createJobRunner } from './db/maintenance/jobs.js'
 import { migrate } from './db/migrate.js'
 import { type Database, openDatabase } from './db/open.js'
-import { reconcilePolicies } from './db/policies.js'
+import { reconcilePolicies } from './db/maintenance/policies.js'
 import { createLiveHub } from './live/hub.js'
 import type { Logger } from './log.js'
 import { IcmpPermissionError, type Pinger, createIcmpPinger } from './probe/icmp.js'
@@ -40,6 +40,7 @@ export async function startServer(config: Config, log: Logger, overrides: Server
     enabled: config.jobs.enabled,
     pollMs: config.jobs.pollMs,
     vacuumIntervalMs: config.jobs.vacuumIntervalMs,
+    stepMs: config.jobs.stepMs,
   })
   const writer = createWriter({ sql: db.sql, log, ...config.writer })
   const live = createLiveHub()

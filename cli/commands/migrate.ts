@@ -2,7 +2,7 @@ import type { Command } from 'commander'
 import type { Config } from '../../src/config.js'
 import { migrate } from '../../src/db/migrate.js'
 import { openDatabase } from '../../src/db/open.js'
-import { reconcilePolicies } from '../../src/db/policies.js'
+import { reconcilePolicies } from '../../src/db/maintenance/policies.js'
 import { type CliDeps, loggerFor, outputFor } from '../session.js'
 
 // No login needed: the schema must exist before there are users to log in as.

@@ -1,7 +1,7 @@
 import { Command, CommanderError } from 'commander'
 import { z } from 'zod'
 import { migrate } from '../../src/db/migrate.js'
-import { reconcilePolicies } from '../../src/db/policies.js'
+import { reconcilePolicies } from '../../src/db/maintenance/policies.js'
 import { SEED_NETWORKS, SEED_TAG } from '../../src/seed/generator.js'
 import { type SeedOptions, type SeedProgress, type SeedReport, seedHistory } from '../../src/seed/seed.service.js'
 import { describeIssue } from '../parse.js'

@@ -6,6 +6,8 @@ import { type EngineHandle, ensureEngine } from './engine/supervisor.js'
 export type Sql = postgres.Sql
 /** Anything that runs queries: the pool or a transaction (repositories take this, so they work in both). */
 export type Queryable = postgres.Sql | postgres.TransactionSql
+/** Inside `sql.begin(async (tx) => …)`. */
+export type Tx = postgres.TransactionSql
 
 export interface Database {
   sql: Sql

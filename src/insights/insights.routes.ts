@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { Sql } from '../db/open.js'
-import type { RetentionDays } from '../db/policies.js'
+import type { RetentionDays } from '../db/maintenance/policies.js'
 import { targetIdParams } from '../targets/targets.schema.js'
 import { insightsOut, insightsQuery, outageOut, outagesQuery } from './insights.schema.js'
 import { getInsights, getOutages } from './insights.service.js'

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/open.js'
-import type { RetentionDays } from '../db/policies.js'
+import type { RetentionDays } from '../db/maintenance/policies.js'
 import { estimateHops } from '../samples/hops.js'
 import { requireTarget } from '../targets/targets.service.js'
 import { HISTOGRAM_BINS, HISTOGRAM_EDGES_US, HISTOGRAM_MAX_RELATIVE_ERROR, estimatePercentile, locatePercentile, shapeBin } from './histogram.js'

@@ -1,4 +1,4 @@
-import type { RetentionDays } from '../db/policies.js'
+import type { RetentionDays } from '../db/maintenance/policies.js'
 
 // Which tier answers a window, and with which bucket size. Pure functions: the API, the CLI and the
 // benchmark make the same choice.

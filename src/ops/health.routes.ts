@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
-import type { JobRunner } from '../db/jobs.js'
+import type { JobRunner } from '../db/maintenance/jobs.js'
 import { schemaVersion } from '../db/migrate.js'
 import type { Database } from '../db/open.js'
 import { AppError } from '../errors.js'

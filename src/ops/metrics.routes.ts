@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
-import type { JobRunner } from '../db/jobs.js'
+import type { JobRunner } from '../db/maintenance/jobs.js'
 import type { Sql } from '../db/open.js'
 import type { LiveHub } from '../live/hub.js'
 import type { SchedulerStats } from '../probe/scheduler.js'

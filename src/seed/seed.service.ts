@@ -1,6 +1,6 @@
-import { type JobRun, runAllJobs } from '../db/jobs.js'
+import { type JobRun, runAllJobs } from '../db/maintenance/jobs.js'
 import type { Sql } from '../db/open.js'
-import { refreshTier } from '../db/policies.js'
+import { refreshTier } from '../db/maintenance/policies.js'
 import { type Sample, insertSamples } from '../probe/writer.js'
 import { DAY_MS, HOUR_MS, SEED_TAG, createTargetHistory, seedAddress } from './generator.js'
 import {

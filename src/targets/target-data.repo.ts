@@ -1,5 +1,4 @@
-import type { TransactionSql } from 'postgres'
-import type { Sql } from '../db/open.js'
+import type { Sql, Tx } from '../db/open.js'
 import { intArrayLiteral } from '../db/arrays.js'
 
 // Deleting targets' measurements: raw samples and their rows in the rollup tiers (whose source rows are
@@ -55,9 +54,9 @@ async function listChunks(sql: Sql): Promise<TierChunk[]> {
  * transaction, in which `last` runs. Delete the target rows there: an interrupted run then leaves the
  * targets in place with part of their history, and running it again finishes the job.
  */
-export async function deleteTargetData(sql: Sql, ids: number[], last?: (tx: TransactionSql) => Promise<void>): Promise<void> {
+export async function deleteTargetData(sql: Sql, ids: number[], last?: (tx: Tx) => Promise<void>): Promise<void> {
   const list = intArrayLiteral(ids)
-  const unlimited = (tx: TransactionSql) => tx`set local timescaledb.max_tuples_decompressed_per_dml_transaction = 0`
+  const unlimited = (tx: Tx) => tx`set local timescaledb.max_tuples_decompressed_per_dml_transaction = 0`
   const chunks = ids.length > 0 ? await listChunks(sql) : []
   for (const { hypertable, timeColumn, rangeStart, rangeEnd } of chunks) {
     if (!rangeStart || !rangeEnd) continue

@@ -1,4 +1,4 @@
-import type { Queryable as Sql } from '../db/open.js'
+import type { Queryable } from '../db/open.js'
 
 export interface ProbeTarget {
   id: number
@@ -10,7 +10,7 @@ export interface ProbeTarget {
 }
 
 /** Everything the scheduler needs of every target. */
-export async function listProbeTargets(sql: Sql): Promise<ProbeTarget[]> {
+export async function listProbeTargets(sql: Queryable): Promise<ProbeTarget[]> {
   return sql<ProbeTarget[]>`
     select id, address, interval_s, packets, timeout_ms, enabled from targets order by id`
 }
@@ -20,7 +20,7 @@ export async function listProbeTargets(sql: Sql): Promise<ProbeTarget[]> {
  * trigger; the id sum catches a delete and an insert in the same second), so the scheduler re-reads
  * the table only when something changed.
  */
-export async function targetsFingerprint(sql: Sql): Promise<string> {
+export async function targetsFingerprint(sql: Queryable): Promise<string> {
   const [r] = await sql<{ n: number; m: string; s: string }[]>`
     select count(*)::int as n, coalesce(max(updated_at), 'epoch')::text as m, coalesce(sum(id), 0)::text as s
     from targets`
@@ -43,7 +43,7 @@ export interface TargetRow {
   updatedAt: Date
 }
 
-export async function findTarget(sql: Sql, id: number): Promise<TargetRow | null> {
+export async function findTarget(sql: Queryable, id: number): Promise<TargetRow | null> {
   const [t] = await sql<TargetRow[]>`
     select id, address, name, tags, interval_s, packets, timeout_ms, enabled, url, notes, badge_public, created_at, updated_at
     from targets where id = ${id}`
@@ -59,7 +59,7 @@ export interface TargetListed extends TargetRow {
 
 /** Targets with their state and last sample, filtered and paged; `total` counts all matches. */
 export async function listTargets(
-  sql: Sql,
+  sql: Queryable,
   q: { tag?: string | undefined; state?: string | undefined; q?: string | undefined; limit: number; offset: number; sort: string; ids?: number[] },
 ): Promise<{ rows: TargetListed[]; total: number }> {
   const like = q.q ? `%${q.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null
@@ -106,7 +106,7 @@ export interface NewTarget {
 }
 
 /** Inserts a target; null when its address is already monitored. */
-export async function insertTarget(sql: Sql, t: NewTarget): Promise<number | null> {
+export async function insertTarget(sql: Queryable, t: NewTarget): Promise<number | null> {
   const [row] = await sql<{ id: number }[]>`
     insert into targets (address, name, tags, interval_s, packets, timeout_ms, url, notes, badge_public)
     values (${t.address}, ${t.name}, ${t.tags}, ${t.intervalS}, ${t.packets},
@@ -129,20 +129,20 @@ export interface TargetEditable {
 }
 
 /** Writes `columns` of `values` to the target. */
-export async function updateTargetColumns(sql: Sql, id: number, values: TargetEditable, columns: (keyof TargetEditable)[]): Promise<void> {
+export async function updateTargetColumns(sql: Queryable, id: number, values: TargetEditable, columns: (keyof TargetEditable)[]): Promise<void> {
   await sql`update targets set ${sql(values, columns)} where id = ${id}`
 }
 
-export async function updateTargetEnabled(sql: Sql, id: number, enabled: boolean): Promise<void> {
+export async function updateTargetEnabled(sql: Queryable, id: number, enabled: boolean): Promise<void> {
   await sql`update targets set enabled = ${enabled} where id = ${id}`
 }
 
 /** Ends the target's open outage now, if it has one (a paused target is not down). */
-export async function endOpenOutage(sql: Sql, targetId: number): Promise<void> {
+export async function endOpenOutage(sql: Queryable, targetId: number): Promise<void> {
   await sql`update outages set ended_at = now() where target_id = ${targetId} and ended_at is null`
 }
 
 /** Deletes the target row only: its measurements go first (deleteTargetData), its events stay. */
-export async function deleteTargetRow(sql: Sql, id: number): Promise<void> {
+export async function deleteTargetRow(sql: Queryable, id: number): Promise<void> {
   await sql`delete from targets where id = ${id}`
 }

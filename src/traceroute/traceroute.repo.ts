@@ -1,4 +1,4 @@
-import type { Queryable as Sql } from '../db/open.js'
+import type { Queryable, Tx } from '../db/open.js'
 import type { TracerouteHop } from './parse.js'
 
 // Hops are stored with snake_case keys (as the API shows them); postgres.camel turns them into camelCase
@@ -40,18 +40,18 @@ const toJsonHops = (hops: TracerouteHop[]) =>
  * Locks the target's row against concurrent traceroute inserts (and deletion) until the transaction ends,
  * so "the previous run" is well defined; false when the target is gone.
  */
-export async function lockTargetForTraceroute(tx: Sql, targetId: number): Promise<boolean> {
+export async function lockTargetForTraceroute(tx: Tx, targetId: number): Promise<boolean> {
   const rows = await tx`select id from targets where id = ${targetId} for no key update`
   return rows.length > 0
 }
 
-export async function findLatestTraceroute(sql: Sql, targetId: number): Promise<{ id: number; pathHash: string | null; hops: TracerouteHop[] } | null> {
+export async function findLatestTraceroute(sql: Queryable, targetId: number): Promise<{ id: number; pathHash: string | null; hops: TracerouteHop[] } | null> {
   const [row] = await sql<{ id: string; pathHash: string | null; hops: TracerouteHop[] }[]>`
     select id, path_hash, hops from traceroutes where target_id = ${targetId} order by id desc limit 1`
   return row ? { ...row, id: Number(row.id) } : null
 }
 
-export async function insertTraceroute(sql: Sql, t: NewTraceroute): Promise<number> {
+export async function insertTraceroute(sql: Queryable, t: NewTraceroute): Promise<number> {
   const [row] = await sql<{ id: string }[]>`
     insert into traceroutes (target_id, started_at, finished_at, duration_ms, max_hops, hops, hop_count, reached, path_hash, actor)
     values (${t.targetId}, ${t.startedAt}, ${t.finishedAt}, ${t.durationMs}, ${t.maxHops}, ${sql.json(toJsonHops(t.hops))},
@@ -64,7 +64,7 @@ export async function insertTraceroute(sql: Sql, t: NewTraceroute): Promise<numb
  * A target's runs, newest first (in insertion order, which the row lock makes the order each run compared
  * itself against), each with `pathChanged` against the run before it.
  */
-export async function listTraceroutes(sql: Sql, q: { targetId: number; limit: number; id?: number }): Promise<TracerouteRow[]> {
+export async function listTraceroutes(sql: Queryable, q: { targetId: number; limit: number; id?: number }): Promise<TracerouteRow[]> {
   const rows = await sql<(Omit<TracerouteRow, 'id'> & { id: string })[]>`
     select r.*, t.address as target_ip
     from (

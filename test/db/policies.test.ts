@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runAllJobs } from '../../src/db/jobs.js'
-import { desiredPolicies, reconcilePolicies } from '../../src/db/policies.js'
+import { runAllJobs } from '../../src/db/maintenance/jobs.js'
+import { desiredPolicies, reconcilePolicies } from '../../src/db/maintenance/policies.js'
 import { HISTOGRAM_COLUMNS } from '../../src/insights/histogram.js'
 import { type TestDatabase, openTestDatabase } from '../helpers/db.js'
 import { ENGINES } from '../helpers/engines.js'

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type JobRunner, VACUUM_JOB_ID, createJobRunner, listPolicyJobs } from '../../src/db/jobs.js'
+import { type JobRunner, VACUUM_JOB_ID, createJobRunner, listPolicyJobs } from '../../src/db/maintenance/jobs.js'
 import type { Sql } from '../../src/db/open.js'
 import {
   HISTOGRAM_BINS,

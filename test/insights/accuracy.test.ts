@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { seedHistory } from '../../src/seed/seed.service.js'
 import type { Sql } from '../../src/db/open.js'
-import { reconcilePolicies } from '../../src/db/policies.js'
+import { reconcilePolicies } from '../../src/db/maintenance/policies.js'
 import { HISTOGRAM_MAX_RELATIVE_ERROR } from '../../src/insights/histogram.js'
 import { getInsights } from '../../src/insights/insights.service.js'
 import { DEFAULT_RETENTION } from '../../src/insights/insights.tiers.js'

@@ -1,5 +1,5 @@
 import type { Sql } from '../open.js'
-import { refreshTier } from '../policies.js'
+import { refreshTier } from './policies.js'
 import {
   type TimeRange,
   chunkIntervalFor,
@@ -120,7 +120,7 @@ export function createEmbeddedMaintenance(opts: EmbeddedMaintenanceOptions) {
       const buckets = unitsPerStep(stepMs, refreshCost[tier].get(), MAX_BUCKETS_PER_STEP)
       const [next] = splitIntoSteps(ranges, bucketMs, buckets)
       const t0 = performance.now()
-      await step(name, 'refresh', `${next!.from.toISOString()} +${buckets}`, run, () => refreshTier(sql, tier, next!.from, next!.to))
+      await step(name, 'refresh', `${next!.from.toISOString()} +${(next!.to.getTime() - next!.from.getTime()) / bucketMs}`, run, () => refreshTier(sql, tier, next!.from, next!.to))
       refreshCost[tier].record(performance.now() - t0, (next!.to.getTime() - next!.from.getTime()) / bucketMs)
       ranges = [{ from: next!.to, to: ranges[0]!.to }, ...ranges.slice(1)].filter((r) => r.from < r.to)
     }

@@ -1,6 +1,6 @@
-import type { Logger } from '../log.js'
-import { type MaintenanceStep, type StepRun, createEmbeddedMaintenance } from './maintenance/embedded-maintenance.js'
-import type { Sql } from './open.js'
+import type { Logger } from '../../log.js'
+import { type MaintenanceStep, type StepRun, createEmbeddedMaintenance } from './embedded-maintenance.js'
+import type { Sql } from '../open.js'
 
 // The embedded engine has no background workers: TimescaleDB's policies (continuous-aggregate refresh,
 // compression, retention) never run by themselves and autovacuum cannot run either. This runner calls
@@ -142,6 +142,8 @@ export interface JobRunnerOptions {
   vacuumIntervalMs: number
   /** The longest a maintenance statement should hold the embedded engine (about; a chunk is one step). */
   stepMs?: number
+  /** Embedded engine: run the policies in short steps (default). False runs each in one piece. */
+  stepped?: boolean
   /** Called after every maintenance statement of a stepped run (benchmarks, logs). */
   onStep?: (step: MaintenanceStep) => void
   now?: () => Date
@@ -167,7 +169,7 @@ export function createJobRunner(opts: JobRunnerOptions) {
 
   const maintenance = createEmbeddedMaintenance({ sql, stepMs: opts.stepMs ?? 500, now, onStep: opts.onStep, stopped: () => stopped })
   // Set when TimescaleDB's catalogs no longer look as expected: the policies then run in one piece.
-  let steppedFailed = false
+  let steppedFailed = opts.stepped === false
   let sizedAt = -Infinity
 
   /** Runs `f` in steps, logged in job_runs like a policy run; falls back to run_job once the catalogs differ. */

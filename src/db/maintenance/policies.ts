@@ -1,4 +1,4 @@
-import type { Sql, TransactionSql } from 'postgres'
+import type { Sql, Tx } from '../open.js'
 
 // Makes the TimescaleDB policies of the sample tiers match the configured retention. The migration
 // (sql/migrations/00002_rollups.sql) creates them with the defaults; this runs at every start-up, so
@@ -169,7 +169,7 @@ export async function reconcilePolicies(sql: Sql, retention: RetentionDays): Pro
   return { changed, checked: desired.length }
 }
 
-async function applyPolicy(sql: TransactionSql, want: DesiredPolicy, jobId: number | null): Promise<void> {
+async function applyPolicy(sql: Tx, want: DesiredPolicy, jobId: number | null): Promise<void> {
   const { relation, interval } = want
   switch (want.policy) {
     case 'retention':
@@ -223,7 +223,7 @@ export async function refreshTier(sql: Sql, tier: 'samples_1m' | 'samples_1h', f
 }
 
 // alter_job keeps the job id and schedule; TimescaleDB validates the new config with the policy's check.
-async function setJobConfig(sql: TransactionSql, jobId: number, patch: Record<string, string | number>): Promise<void> {
+async function setJobConfig(sql: Tx, jobId: number, patch: Record<string, string | number>): Promise<void> {
   await sql`
     select alter_job(job_id, config => config || ${sql.json(patch)}::jsonb)
     from timescaledb_information.jobs
