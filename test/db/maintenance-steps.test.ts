@@ -61,5 +61,9 @@ describe('maintenance step planning', () => {
     expect(chunkIntervalFor(1000, 0.00125, 500, 600)).toBe(600)
     expect(chunkIntervalFor(100, 0.0015, 500, 600)).toBe(1_800)
     expect(86_400 % chunkIntervalFor(37, 0.0015, 500, 600)).toBe(0)
+    // The 1-hour tier of 1,000 targets: whole days between 1 and 10.
+    expect(chunkIntervalFor(1000 / 3600, 0.008, 500, 86_400, 864_000)).toBe(172_800)
+    expect(chunkIntervalFor(10 / 3600, 0.008, 500, 86_400, 864_000)).toBe(864_000)
+    expect(chunkIntervalFor(1e6, 0.008, 500, 86_400, 864_000)).toBe(86_400)
   })
 })

@@ -88,22 +88,63 @@ describe.each(ENGINES)('stepped maintenance (%s engine)', (engine) => {
     expect(n?.n).toBe(36 * 60)
   })
 
-  it('sizes the raw chunk interval to the fleet: a day for a few targets, 10 minutes for 1,000 at 1 s', async () => {
+  it('compresses a tier by its materialization hypertable\'s chunks, one per statement', async () => {
+    const compress1m = jobs.find((j) => j.procName === 'policy_compression' && j.hypertableName === 'samples_1m')!
+    await db.sql`
+      select alter_job(job_id, config => jsonb_set(config, '{compress_after}', '"2 days"'))
+      from timescaledb_information.jobs where job_id = ${compress1m.jobId}`
+    const steps: MaintenanceStep[] = []
+    const m = createEmbeddedMaintenance({ sql: db.sql, stepMs: 500, now: () => new Date(), onStep: (s) => steps.push(s) })
+    await m.compress(compress1m, 'compression:samples_1m')
+    const [chunk] = await db.sql<{ name: string; isCompressed: boolean }[]>`
+      select format('%I.%I', c.chunk_schema, c.chunk_name) as name, c.is_compressed
+      from timescaledb_information.chunks c
+      join timescaledb_information.continuous_aggregates a
+        on a.materialization_hypertable_schema = c.hypertable_schema and a.materialization_hypertable_name = c.hypertable_name
+      where a.view_name = 'samples_1m' and c.range_start <= ${new Date(oldFrom)} and c.range_end > ${new Date(oldFrom)}`
+    expect(chunk?.isCompressed).toBe(true)
+    // 36 hours of one target: 2,160 one-minute rows in the chunks of that day and the next.
+    expect(steps[0]?.detail).toMatch(new RegExp(`^${chunk!.name.replace(/\./g, '\\.')} \\d+ rows$`))
+    expect(steps.at(-1)?.detail).toBe('policy sweep')
+  })
+
+  it('sizes each tier\'s chunk interval to the fleet: the defaults for a few targets, 5 min / 1 h / 2 days for 1,000 at 1 s', async () => {
     const m = createEmbeddedMaintenance({ sql: db.sql, stepMs: 500, now: () => new Date() })
-    const interval = async () => {
-      const [d] = await db.sql<{ s: number }[]>`
-        select extract(epoch from time_interval)::float8 as s from timescaledb_information.dimensions where hypertable_name = 'samples'`
-      return d?.s
+    const intervals = async () => {
+      const rows = await db.sql<{ name: string; s: number }[]>`
+        select coalesce(a.view_name, d.hypertable_name) as name, extract(epoch from d.time_interval)::float8 as s
+        from timescaledb_information.dimensions d
+        left join timescaledb_information.continuous_aggregates a
+          on a.materialization_hypertable_schema = d.hypertable_schema and a.materialization_hypertable_name = d.hypertable_name
+        where coalesce(a.view_name, d.hypertable_name) in ('samples', 'samples_1m', 'samples_1h')`
+      return Object.fromEntries(rows.map((r) => [r.name, r.s]))
     }
+    const defaults = { samples: 86_400, samples_1m: 86_400, samples_1h: 864_000 }
     await m.sizeChunks()
-    expect(await interval()).toBe(86_400)
+    expect(await intervals()).toEqual(defaults)
     await db.sql`insert into targets (address, interval_s, enabled)
       select '127.1.' || (n / 250) || '.' || (n % 250 + 1), 1, true from generate_series(0, 999) n`
     await m.sizeChunks()
-    expect(await interval()).toBe(600)
+    expect(await intervals()).toEqual({ samples: 300, samples_1m: 3_600, samples_1h: 172_800 })
     await db.sql`update targets set enabled = false`
     await m.sizeChunks()
-    expect(await interval()).toBe(86_400)
+    expect(await intervals()).toEqual(defaults)
+  })
+
+  it('never puts more of the live fleet\'s buckets in a step than fit, however fast sparse steps were', async () => {
+    // 1,000 targets at 1 s: a minute costs about 240 ms to refresh, so 2 buckets per 500 ms step at most,
+    // though these 20 buckets of one row each refresh in a few milliseconds.
+    await db.sql`update targets set enabled = true where address like '127.1.%'`
+    const from = hour - 2 * HOUR
+    await db.sql`insert into samples (time, target_id, seq, rtt_us, status)
+      select ${new Date(from)}::timestamptz + make_interval(mins => m), ${first}, 0, 100, 0 from generate_series(0, 19) m`
+    const steps: MaintenanceStep[] = []
+    const m = createEmbeddedMaintenance({ sql: db.sql, stepMs: 500, now: () => new Date(), onStep: (s) => steps.push(s) })
+    await m.refresh(job('policy_refresh_continuous_aggregate', 'samples_1m'), 'refresh:1m')
+    const sizes = steps.map((s) => Number(s.detail.split(' +')[1]))
+    expect(sizes.length).toBeGreaterThanOrEqual(10)
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(2)
+    await db.sql`update targets set enabled = false`
   })
 
   it('vacuums one relation per statement, chunks included, through the runner', async () => {
@@ -111,9 +152,13 @@ describe.each(ENGINES)('stepped maintenance (%s engine)', (engine) => {
     const runner = createJobRunner({ sql: db.sql, log: testLog, mode: 'embedded', enabled: true, pollMs: 60_000, vacuumIntervalMs: HOUR, onStep: (s) => steps.push(s) })
     await runner.tick()
     const vacuums = steps.filter((s) => s.kind === 'vacuum').map((s) => s.detail)
-    expect(vacuums).toContain('public.targets')
-    expect(vacuums.some((r) => r.startsWith('_timescaledb_internal._hyper_'))).toBe(true)
-    expect(vacuums.some((r) => r.startsWith('_timescaledb_internal.compress_hyper_'))).toBe(true)
+    expect(vacuums).toEqual(expect.arrayContaining(['vacuum public.targets', 'analyze public.targets']))
+    const raw = vacuums.filter((r) => /^(vacuum|analyze) _timescaledb_internal\._hyper_1_/.test(r))
+    expect(raw.length).toBeGreaterThan(0)
+    // Chunks are analyzed on the columns queries filter on; compressed companions only vacuumed.
+    expect(raw.filter((r) => r.startsWith('analyze')).every((r) => r.endsWith(' (time, target_id)'))).toBe(true)
+    expect(vacuums.some((r) => r.startsWith('vacuum _timescaledb_internal.compress_hyper_'))).toBe(true)
+    expect(vacuums.some((r) => r.startsWith('analyze _timescaledb_internal.compress_hyper_'))).toBe(false)
     expect(new Set(vacuums).size).toBe(vacuums.length)
     expect(runner.status()).toMatchObject({ failures: 0, lastError: null })
     const [ok] = await db.sql<{ n: number }[]>`select count(*)::int as n from job_runs where job_id = -1 and ok`

@@ -19,8 +19,8 @@ import {
 //              fit in stepMs at the measured cost per bucket (about 160 ms per 1-minute bucket of 1,000
 //              targets at 1 s, unloaded)
 //   compress   one chunk per step; the raw chunk interval follows the fleet's rows/s so that one chunk
-//              compresses in about stepMs (compressing costs about 1.25 µs per raw row: a day chunk of
-//              1,000 targets at 1 s is 86 M rows, ~110 s in one statement)
+//              compresses in about stepMs (compressing costs 1.1–1.6 µs per raw row: a day chunk of
+//              1,000 targets at 1 s is 86 M rows, about two minutes in one statement)
 //   vacuum     one relation per step (a whole-database VACUUM ANALYZE visits every chunk at once)
 //
 // It reads two TimescaleDB catalog tables (the invalidation logs). If those ever move, the runner logs it
@@ -47,17 +47,25 @@ export interface StepRun {
   maxStepMs: number
 }
 
+// msPerSourceRow: measured refresh cost per source row (a raw sample, or a 1-minute row for the 1-hour
+// tier): about 160–300 ms for a minute of 1,000 targets at 1 s, 190 ms for an hour of their minutes.
 const TIERS = {
-  samples_1m: { bucketMs: 60_000, priorMsPerBucket: 200 },
-  samples_1h: { bucketMs: 3_600_000, priorMsPerBucket: 1000 },
+  samples_1m: { bucketMs: 60_000, priorMsPerBucket: 200, msPerSourceRow: 0.004 },
+  samples_1h: { bucketMs: 3_600_000, priorMsPerBucket: 1000, msPerSourceRow: 0.003 },
 } as const
 type Tier = keyof typeof TIERS
 
 // Measured compress cost per row (ms) on this machine's embedded engine, before the first real measurement:
-// raw samples about 1.25 µs per row; a 1-minute tier row (segmented by target) about 20 µs.
-const COMPRESS_PRIOR_MS_PER_ROW: Record<string, number> = { samples: 0.0015, samples_1m: 0.02, samples_1h: 0.02 }
-// The shortest chunk interval pingscope sets: more chunks cost planning time on every query.
-const MIN_CHUNK_S: Record<string, number> = { samples: 600, samples_1m: 3_600 }
+// raw samples 1.1–1.6 µs per row (600,000 rows: 0.67–0.99 s); a 1-minute-tier row about 5 µs (an hour of
+// 1,000 targets, 60,000 rows: 0.28 s), mostly the per-target segment.
+const COMPRESS_PRIOR_MS_PER_ROW: Record<string, number> = { samples: 0.0015, samples_1m: 0.005, samples_1h: 0.005 }
+// The chunk intervals pingscope chooses from: never shorter than these (more chunks cost planning time on
+// every query), never longer than what the migrations set.
+const CHUNK_RANGE_S: Record<string, [number, number]> = {
+  samples: [300, 86_400],
+  samples_1m: [3_600, 86_400],
+  samples_1h: [86_400, 864_000],
+}
 const MAX_BUCKETS_PER_STEP = 1440
 
 export interface EmbeddedMaintenanceOptions {
@@ -115,9 +123,14 @@ export function createEmbeddedMaintenance(opts: EmbeddedMaintenanceOptions) {
       where hypertable_id = ${info.raw}`
     const run: StepRun = { steps: 0, maxStepMs: 0 }
     let ranges = pendingRanges(window, logged, bucketMs)
+    // A bucket of the live fleet costs at least this much: fast steps over empty or sparse history must
+    // not talk the estimate into a step of hundreds of the fleet's buckets.
+    const rates = ranges.length > 0 ? await fleetRates() : { samples: 0, samples_1m: 0, samples_1h: 0 }
+    const sourceRate = tier === 'samples_1m' ? rates.samples : rates.samples_1m
+    const floorMs = sourceRate * (bucketMs / 1000) * TIERS[tier].msPerSourceRow
     while (ranges.length > 0 && !stopped()) {
       // Re-cut after every step: the estimate may have changed.
-      const buckets = unitsPerStep(stepMs, refreshCost[tier].get(), MAX_BUCKETS_PER_STEP)
+      const buckets = unitsPerStep(stepMs, Math.max(refreshCost[tier].get(), floorMs), MAX_BUCKETS_PER_STEP)
       const [next] = splitIntoSteps(ranges, bucketMs, buckets)
       const t0 = performance.now()
       await step(name, 'refresh', `${next!.from.toISOString()} +${(next!.to.getTime() - next!.from.getTime()) / bucketMs}`, run, () => refreshTier(sql, tier, next!.from, next!.to))
@@ -131,11 +144,13 @@ export function createEmbeddedMaintenance(opts: EmbeddedMaintenanceOptions) {
   async function compress(job: PolicyJobInfo, name: string): Promise<StepRun> {
     const run: StepRun = { steps: 0, maxStepMs: 0 }
     const relation = await relationOf(job)
+    // The job names a continuous aggregate by its view; its chunks belong to the materialization hypertable.
     const chunks = await sql<{ chunk: string }[]>`
       select format('%I.%I', c.chunk_schema, c.chunk_name) as chunk
-      from timescaledb_information.chunks c, timescaledb_information.jobs j
+      from timescaledb_information.jobs j
+      join _timescaledb_catalog.hypertable h on h.id = (j.config ->> 'hypertable_id')::int
+      join timescaledb_information.chunks c on c.hypertable_schema = h.schema_name and c.hypertable_name = h.table_name
       where j.job_id = ${job.jobId}
-        and c.hypertable_schema = ${job.hypertableSchema} and c.hypertable_name = ${job.hypertableName}
         and not c.is_compressed and c.range_end <= now() - (j.config ->> 'compress_after')::interval
       order by c.range_start`
     for (const { chunk } of chunks) {
@@ -159,25 +174,32 @@ export function createEmbeddedMaintenance(opts: EmbeddedMaintenanceOptions) {
     return row?.tier ?? job.hypertableName ?? '?'
   }
 
+  /** Rows per second written to each tier by the enabled targets. */
+  async function fleetRates(): Promise<{ samples: number; samples_1m: number; samples_1h: number }> {
+    const [fleet] = await sql<{ rowsPerS: number; targets: number }[]>`
+      select coalesce(sum(packets::float8 / interval_s), 0) as rows_per_s, count(*)::int as targets
+      from targets where enabled`
+    const targets = fleet?.targets ?? 0
+    return { samples: fleet?.rowsPerS ?? 0, samples_1m: targets / 60, samples_1h: targets / 3600 }
+  }
+
   /**
-   * Sets the chunk interval of samples and samples_1m so that one chunk compresses in about stepMs at
+   * Sets the chunk interval of each tier so that one chunk compresses in about stepMs at
    * the fleet's current rate. Affects chunks created from now on; existing ones keep their size.
    */
   async function sizeChunks(): Promise<StepRun> {
     const run: StepRun = { steps: 0, maxStepMs: 0 }
-    const [fleet] = await sql<{ rowsPerS: number; targets: number }[]>`
-      select coalesce(sum(packets::float8 / interval_s), 0) as rows_per_s, count(*)::int as targets
-      from targets where enabled`
-    const rates: Record<string, number> = { samples: fleet?.rowsPerS ?? 0, samples_1m: (fleet?.targets ?? 0) / 60 }
+    const rates: Record<string, number> = await fleetRates()
     const current = await sql<{ relation: string; seconds: number }[]>`
       select coalesce(ca.user_view_name, d.hypertable_name) as relation,
              extract(epoch from d.time_interval)::float8 as seconds
       from timescaledb_information.dimensions d
       left join _timescaledb_catalog.hypertable h on h.schema_name = d.hypertable_schema and h.table_name = d.hypertable_name
       left join _timescaledb_catalog.continuous_agg ca on ca.mat_hypertable_id = h.id
-      where d.dimension_number = 1 and coalesce(ca.user_view_name, d.hypertable_name) in ('samples', 'samples_1m')`
+      where d.dimension_number = 1 and coalesce(ca.user_view_name, d.hypertable_name) in ('samples', 'samples_1m', 'samples_1h')`
     for (const { relation, seconds } of current) {
-      const want = chunkIntervalFor(rates[relation] ?? 0, costOf(relation).get(), stepMs, MIN_CHUNK_S[relation] ?? 86_400)
+      const [min, max] = CHUNK_RANGE_S[relation] ?? [86_400, 86_400]
+      const want = chunkIntervalFor(rates[relation] ?? 0, costOf(relation).get(), stepMs, min, max)
       if (want === seconds) continue
       await step('chunk_interval', 'chunk-interval', `${relation} ${seconds} s → ${want} s`, run, () =>
         sql`select set_chunk_time_interval(${relation}::regclass, make_interval(secs => ${want}))`,
@@ -186,23 +208,33 @@ export function createEmbeddedMaintenance(opts: EmbeddedMaintenanceOptions) {
     return run
   }
 
-  /** VACUUM ANALYZE one relation per statement: the catalogs, pingscope's tables, chunks changed since `since`. */
+  /**
+   * VACUUM, then ANALYZE, one relation per statement: the catalogs and pingscope's tables, and the chunks
+   * changed since `since` (all of them the first time). Chunks are analyzed on the columns queries filter
+   * on only: a full ANALYZE of a 1-hour-tier chunk (70 columns of histogram counts) took a second.
+   */
   async function vacuum(since: Date | null): Promise<StepRun> {
     const run: StepRun = { steps: 0, maxStepMs: 0 }
-    const relations = await sql<{ rel: string }[]>`
-      select format('%I.%I', n.nspname, c.relname) as rel
+    const relations = await sql<{ rel: string; columns: string | null; analyze: boolean }[]>`
+      select format('%I.%I', n.nspname, c.relname) as rel, null as columns, true as analyze
       from pg_class c join pg_namespace n on n.oid = c.relnamespace
       where c.relkind = 'r' and n.nspname in ('pg_catalog', 'public', '_timescaledb_catalog', '_timescaledb_config')
         and not exists (select 1 from _timescaledb_catalog.hypertable h where h.schema_name = n.nspname and h.table_name = c.relname)
       union all
-      select format('%I.%I', ch.schema_name, ch.table_name)
+      select format('%I.%I', ch.schema_name, ch.table_name),
+             case when h.table_name = 'samples' then 'time, target_id' else 'bucket, target_id' end,
+             ch.id = c.id
       from timescaledb_information.chunks i
       join _timescaledb_catalog.chunk c on c.schema_name = i.chunk_schema and c.table_name = i.chunk_name
+      join _timescaledb_catalog.hypertable h on h.id = c.hypertable_id
       join _timescaledb_catalog.chunk ch on ch.id = c.id or ch.id = c.compressed_chunk_id
       where ${since}::timestamptz is null or i.range_end >= ${since}::timestamptz - interval '5 days'`
-    for (const { rel } of relations) {
+    for (const { rel, columns, analyze } of relations) {
       if (stopped()) return run
-      await step('vacuum_analyze', 'vacuum', rel, run, () => sql.unsafe(`vacuum (analyze) ${rel}`))
+      await step('vacuum_analyze', 'vacuum', `vacuum ${rel}`, run, () => sql.unsafe(`vacuum ${rel}`))
+      if (!analyze || stopped()) continue
+      const target = columns ? `${rel} (${columns})` : rel
+      await step('vacuum_analyze', 'vacuum', `analyze ${target}`, run, () => sql.unsafe(`analyze ${target}`))
     }
     return run
   }

@@ -85,15 +85,17 @@ export function unitsPerStep(stepMs: number, costMs: number, max: number): numbe
   return Math.max(1, Math.min(max, Math.floor(stepMs / costMs)))
 }
 
-// Chunk intervals a day divides into: chunks line up with days, so retention drops whole days.
-const CHUNK_CHOICES_S = [86_400, 43_200, 21_600, 14_400, 10_800, 7_200, 3_600, 1_800, 1_200, 900, 600]
+// Chunk intervals that line up with days (a day divides into them, or they are whole days), so that
+// retention drops whole days.
+const CHUNK_CHOICES_S = [864_000, 604_800, 432_000, 172_800, 86_400, 43_200, 21_600, 14_400, 10_800, 7_200, 3_600, 1_800, 1_200, 900, 600, 300]
 
 /**
- * The longest chunk interval (from a day down to `minSeconds`) whose chunk compresses within `stepMs`,
- * given the rows written per second to that hypertable and the measured cost of compressing one row.
+ * The longest chunk interval between `minSeconds` and `maxSeconds` whose chunk compresses within
+ * `stepMs`, given the rows written per second to that hypertable and the measured cost of compressing
+ * one row; `minSeconds` when none does.
  */
-export function chunkIntervalFor(rowsPerS: number, costMsPerRow: number, stepMs: number, minSeconds: number): number {
-  const choices = CHUNK_CHOICES_S.filter((s) => s >= minSeconds)
+export function chunkIntervalFor(rowsPerS: number, costMsPerRow: number, stepMs: number, minSeconds: number, maxSeconds = 86_400): number {
+  const choices = CHUNK_CHOICES_S.filter((s) => s >= minSeconds && s <= maxSeconds)
   const fits = choices.find((s) => rowsPerS * s * costMsPerRow <= stepMs)
   return fits ?? choices.at(-1)!
 }
