@@ -43,6 +43,8 @@ import {
 //                                                               (discardUntilSync, abortPending)
 //   owner         Terminate                                     closing: socket ended (execOne)
 //   any           malformed message length                      closed: FATAL 08P01 (receive)
+//   owner         Parse/Bind cut short (no string terminator)   closed: FATAL 08P01, its unfinished work
+//                                                               aborted, the backend handed on (execOne)
 //   any           socket closed or failed                       closed; an owner's unfinished work is aborted
 //                                                               and rolled back, the backend handed on
 //                                                               (disconnect, abortInFlight)
@@ -221,7 +223,17 @@ function execOne(mux: Mux, c: Client, msg: Buffer) {
     discardUntilSync(mux, c, type)
     return
   }
-  const params = declaredParameters(msg)
+  let params: number | null
+  try {
+    params = declaredParameters(msg)
+  } catch (err) {
+    // The client's own protocol violation (a Parse or Bind cut short): end that client, as PostgreSQL
+    // ends such a connection. Its unfinished work is undone; the backend and everyone else carry on.
+    write(c, errorResponse('08P01', `invalid ${type} message: ${err instanceof Error ? err.message : String(err)}`, 'FATAL'))
+    c.socket.end()
+    disconnect(mux, c)
+    return
+  }
   if (params !== null && params > MAX_BIND_PARAMETERS) {
     rejectOversized(mux, c, params)
     return

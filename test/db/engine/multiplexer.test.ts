@@ -123,6 +123,25 @@ describe('transaction multiplexer', () => {
     expect(mux.stats().rejected).toBe(1)
   })
 
+  it('ends only the client whose Parse is cut short, and the others carry on', () => {
+    const { backend, onFatal, connect } = setup()
+    const a = connect()
+    const b = connect()
+    a.send(simpleQuery('BEGIN'))
+    b.send(simpleQuery('select b'))
+    // A Parse whose query text has no terminator.
+    const body = Buffer.from('\0select 1')
+    const head = Buffer.from([0x50, 0, 0, 0, 0])
+    head.writeInt32BE(body.length + 4, 1)
+    a.send(Buffer.concat([head, body]))
+    expect(a.received().toString()).toContain('08P01')
+    expect(a.socket.ended).toBe(true)
+    expect(onFatal).not.toHaveBeenCalled()
+    // a's transaction is rolled back, then b runs.
+    expect(backend.ran).toEqual(['BEGIN', 'P', 'S', 'ROLLBACK', 'select b'])
+    expect(readyStatus(b.received())).toBe('I')
+  })
+
   it('rolls back what a departed owner left open and hands the backend on', () => {
     const { backend, connect } = setup()
     const a = connect()
