@@ -10,8 +10,8 @@
 //   - the newest compressed chunk of each tier decompressed again, so the tier compressions have work
 //   - job_runs emptied, so every policy and VACUUM ANALYZE is due at the first tick
 // then --steady-s seconds of the runner on its normal schedule (the 1-minute refresh every minute).
-// Two clients poll the API meanwhile (GET /health, GET /targets/:id, one request at a time each, 50 ms
-// apart) and /metrics is read every second for the probe engine's lag, late rounds and dropped samples.
+// Three clients poll the API meanwhile (GET /health and GET /targets/:id 50 ms apart, the 24 h insights
+// of a live target every second, one request at a time each) and /metrics is read every second for the probe engine's lag, late rounds and dropped samples.
 // Prints, per job: its duration, statements, the longest statement, the worst API request that overlapped
 // it and the worst probe lag seen meanwhile.
 //
@@ -150,13 +150,13 @@ try {
 
   const requests: Request[] = []
   const reads: MetricsRead[] = []
-  const poll = async (p: string) => {
+  const poll = async (p: string, everyMs = 50) => {
     while (!stopping) {
       const start = Date.now()
       const t0 = performance.now()
       const status = await fetch(`${url}${p}`, { headers: auth }).then(async (r) => (await r.arrayBuffer(), r.status), () => 0)
       requests.push({ path: p, start, ms: performance.now() - t0, status })
-      await sleep(50)
+      await sleep(everyMs)
     }
   }
   const metric = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN)
@@ -177,7 +177,10 @@ try {
       await sleep(1000)
     }
   }
-  const pollers = [poll('/health'), poll(`/targets/${live[0]!.id}`), readMetrics()]
+  // The insights of a live target over 24 h read the 1-minute tier and raw chunks: what the chunk
+  // interval costs a query shows in its baseline, stepped against --legacy.
+  const insightsPath = `/targets/${live[0]!.id}/insights?window_minutes=1440`
+  const pollers = [poll('/health'), poll(`/targets/${live[0]!.id}`), poll(insightsPath, 1000), readMetrics()]
   progress('baseline: 20 s of probing without maintenance')
   await sleep(20_000)
   const baselineEnd = Date.now()
@@ -227,6 +230,10 @@ try {
   if (opts.printSteps) for (const s of steps) console.log(`${new Date(s.startedAt).toISOString().slice(11, 23)} ${s.job} ${s.kind} ${Math.round(s.ms)} ms ${s.detail}`)
   console.table(rows)
   const all = requests.map((r) => r.ms)
+  for (const p of new Set(requests.map((r) => r.path))) {
+    const b = base.filter((r) => r.path === p).map((r) => r.ms)
+    console.log(`  ${p}: baseline p50 ${q(b, 0.5).toFixed(1)} ms, p99 ${q(b, 0.99).toFixed(1)} ms (${b.length} requests)`)
+  }
   console.log(`API requests: ${requests.length} (${failed} not 200); baseline p50 ${q(base.map((r) => r.ms), 0.5).toFixed(1)} ms, p99 ${q(base.map((r) => r.ms), 0.99).toFixed(1)} ms; whole run p99 ${q(all, 0.99).toFixed(1)} ms, worst ${Math.max(...all).toFixed(0)} ms; over 1 s: ${all.filter((x) => x > 1000).length}`)
   console.log(`probe: late rounds ${last && first ? last.late - first.late : NaN}, lag max ${Math.max(...reads.map((r) => r.lagMaxMs).filter(Number.isFinite)).toFixed(0)} ms; writer: written ${last?.written}, buffered max ${Math.max(...reads.map((r) => r.buffered))}, dropped ${last?.dropped}`)
   console.log(JSON.stringify({ legacy: o.legacy, rows, requests: requests.length, failed, worstMs: Math.max(...all), over1s: all.filter((x) => x > 1000).length, dropped: last?.dropped }))
