@@ -1,19 +1,64 @@
-import { defineConfig } from 'vitest/config'
+import { configDefaults, defineConfig } from 'vitest/config'
+
+// Files that must run alone: they assert timing (RTT medians within 0.3 ms, scheduler lag, "within 2 s",
+// answers under a bound) that a CPU-heavy neighbour would disturb on a two-core machine, drive the
+// network lab's namespaces, Chromium or `pingscope serve`, or freeze the whole server cluster.
+// Everything else asserts no timing and shares nothing but the server cluster (each test has its own
+// database in it) and runs two files at a time.
+const SERIAL = [
+  'test/alerts/delivery.test.ts', // a sender's 800 ms lease must still hold at its next tick
+  'test/api/live.test.ts', // live stream ends "at once" (< 2 s), loopback RTT bounds
+  'test/api/samples.test.ts', // requests answer < 1 s during a paused export, first chunk early
+  'test/cli-serve.test.ts', // `serve` probes 50 targets for 3 s and counts rounds
+  'test/cli/flow.test.ts', // `serve` + lab chain; first sample within 3 s of the command
+  'test/lab/lab.test.ts', // namespaces; lossy host median within 0.3 ms
+  'test/probe/fleet.test.ts', // 3 `serve` × 300 targets at 1 s; failover within 3 heartbeats
+  'test/probe/leases.test.ts', // lease handover within 3 heartbeats of 500 ms (+ 2 s)
+  'test/probe/lossy.test.ts', // median RTT within 0.3 ms, loss within 0.5 pp
+  'test/probe/outages.test.ts', // lab namespaces; outage closed within 3 s
+  'test/probe/scheduler.test.ts', // microsecond RTTs, changes followed within 2 s
+  'test/probe/writer-outage.test.ts', // 1,000 targets at 1 s; SIGSTOPs the whole server cluster for 30 s
+  'test/traceroute/traceroute.test.ts', // lab chain; timeouts measured to 100 ms
+  'test/web/dashboard.test.ts', // Chromium, `serve`, lab chain; fleet interactive < 5 s
+]
+
+const shared = {
+  pool: 'forks',
+  testTimeout: 60_000,
+  hookTimeout: 120_000,
+  allowOnly: false,
+} as const
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    // Starts the server lane's TimescaleDB cluster (or says loudly that it is skipped).
+    // Starts the server lane's TimescaleDB cluster (or says loudly that it is skipped) and builds the
+    // migrated templates every test database is copied from (test/helpers/templates.ts). Projects do not
+    // inherit it (no `extends`), so it runs once for the whole run; they inherit what it provides.
     globalSetup: ['./test/helpers/server-lane.ts'],
-    pool: 'forks',
-    // One test file at a time: each starts its own embedded engine (a separate WebAssembly process, which
-    // takes the second core), and several files assert timing (RTT medians within 0.3 ms, lag) that a
-    // neighbouring 1,000-target test would disturb on a two-core machine.
-    maxWorkers: 1,
-    fileParallelism: false,
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
-    allowOnly: false,
     reporters: ['default', './test/helpers/no-skip-reporter.ts'],
+    projects: [
+      {
+        test: {
+          ...shared,
+          name: 'parallel',
+          include: ['test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, ...SERIAL],
+          // Two files at a time: each test process mostly waits on its engine (a WebAssembly process or a
+          // server backend), so two of them keep both cores busy.
+          maxWorkers: 2,
+        },
+      },
+      {
+        test: {
+          ...shared,
+          name: 'serial',
+          include: SERIAL,
+          // One file at a time, after the parallel group has finished (vitest runs a project with one
+          // worker and no group order last, in a group of its own): nothing else runs beside them.
+          maxWorkers: 1,
+          fileParallelism: false,
+        },
+      },
+    ],
   },
 })

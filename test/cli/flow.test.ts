@@ -29,7 +29,8 @@ describe.each(ENGINES)('pingscope CLI while `pingscope serve` runs on the same d
   let api: string
 
   beforeAll(async () => {
-    store = await createTestStore(engine)
+    // Already migrated (a copy of the run's template): serve on a fresh database is cli-serve.test.ts's subject.
+    store = await createTestStore(engine, tempDir(), { migrated: true })
     key = databaseKey(testConfig(store.env))
     const port = await freePort()
     api = `http://127.0.0.1:${port}`

@@ -1,11 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { type Config, loadConfig } from '../../src/config.js'
 import { migrate } from '../../src/db/migrate.js'
 import { type Database, openDatabase } from '../../src/db/open.js'
 import { createLogger } from '../../src/log.js'
-import { type EngineKind, type ServerDatabase, createServerDatabase } from './engines.js'
+import { EMBEDDED_TEMPLATE, type EngineKind, SERVER_TEMPLATE, type ServerDatabase, createServerDatabase } from './engines.js'
+import { copyEmbeddedTemplate, holdPolicyJobs } from './templates.js'
+
+export { holdPolicyJobs }
 
 export const testLog = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', 'test')
 
@@ -28,9 +31,14 @@ export interface TestStore {
   remove(opts?: { keep?: boolean }): Promise<void>
 }
 
-/** An empty store on the given engine: a temp data directory, or a new database in the server lane. */
-export async function createTestStore(engine: EngineKind, dataDir = tempDir()): Promise<TestStore> {
-  const server: ServerDatabase | null = engine === 'server' ? await createServerDatabase() : null
+/**
+ * A store on the given engine: a temp data directory, or a new database in the server lane. Empty, or
+ * with `migrated` a copy of the run's migrated template (test/helpers/templates.ts): what `migrate()`
+ * builds on an empty store, in a fraction of the time.
+ */
+export async function createTestStore(engine: EngineKind, dataDir = tempDir(), opts: { migrated?: boolean } = {}): Promise<TestStore> {
+  const server: ServerDatabase | null = engine === 'server' ? await createServerDatabase(opts.migrated ? SERVER_TEMPLATE : undefined) : null
+  if (engine === 'embedded' && opts.migrated) copyEmbeddedTemplate(EMBEDDED_TEMPLATE, dataDir)
   return {
     kind: engine,
     dataDir,
@@ -40,11 +48,6 @@ export async function createTestStore(engine: EngineKind, dataDir = tempDir()): 
       if (!o.keep) rmSync(dataDir, { recursive: true, force: true })
     },
   }
-}
-
-/** Keeps TimescaleDB's scheduler from starting the policy jobs (they stay `scheduled` for run_job). */
-export async function holdPolicyJobs(sql: Database['sql']): Promise<void> {
-  await sql`select alter_job(job_id, next_start => 'infinity') from timescaledb_information.jobs where job_id >= 1000`
 }
 
 export interface TestDatabase extends Database {
@@ -66,6 +69,8 @@ export interface TestDatabase extends Database {
  * database are held (next_start = infinity, TimescaleDB's documented pause) unless `timescaleJobs`:
  * otherwise its scheduler would refresh, compress and drop the fixed-date history a test has just
  * written, at a moment of its own. Tests run them with runJob/runAllJobs, which works on both engines.
+ * A migrated database starts as a copy of the run's template (then `migrate()` finds nothing to do);
+ * `timescaleJobs` on the server migrates a fresh one, whose jobs TimescaleDB's scheduler then runs.
  */
 export async function openTestDatabase(opts: {
   engine: EngineKind
@@ -74,7 +79,10 @@ export async function openTestDatabase(opts: {
   env?: Record<string, string>
   timescaleJobs?: boolean
 }): Promise<TestDatabase> {
-  const store = opts.store ?? (await createTestStore(opts.engine))
+  const fromTemplate = opts.migrate !== false && !(opts.timescaleJobs && opts.engine === 'server')
+  const store = opts.store ?? (await createTestStore(opts.engine, tempDir(), { migrated: fromTemplate }))
+  // A new embedded store nobody has opened yet is as empty as a new one: copy the template into it too.
+  if (opts.store && fromTemplate && store.kind === 'embedded' && isUnopened(store.dataDir)) copyEmbeddedTemplate(EMBEDDED_TEMPLATE, store.dataDir)
   const config = testConfig({ ...store.env, ...opts.env })
   const db = await openDatabase(config, { log: testLog, supervise: true })
   if (opts.migrate !== false) await migrate(db.sql)
@@ -92,4 +100,9 @@ export async function openTestDatabase(opts: {
       if (!o.keep) await store.remove()
     },
   }
+}
+
+/** No database in the directory yet, and no engine serving it. */
+function isUnopened(dataDir: string): boolean {
+  return !existsSync(path.join(dataDir, 'pgdata')) && !existsSync(path.join(dataDir, 'engine.lock'))
 }

@@ -25,13 +25,32 @@ export interface ServerDatabase {
   drop(): Promise<void>
 }
 
-/** A new, empty database in the server lane's cluster (the migrations create the extension). */
-export async function createServerDatabase(): Promise<ServerDatabase> {
+/** The migrated template database of the server lane ('' without the lane); see templates.ts. */
+export const SERVER_TEMPLATE = inject('serverTemplate')
+
+/** A migrated embedded data directory (`pgdata`) to copy; see templates.ts. */
+export const EMBEDDED_TEMPLATE = inject('embeddedTemplate')
+
+/**
+ * A new database in the server lane's cluster: empty (the migrations create the extension), or a copy
+ * of `template`. Copies run concurrently; one that finds the template busy (a moment after it was
+ * made, TimescaleDB's scheduler may still be leaving it) waits and tries again.
+ */
+export async function createServerDatabase(template?: string): Promise<ServerDatabase> {
   if (!adminUrl) throw new Error('the server lane is not running')
   const name = `pingscope_test_${randomBytes(6).toString('hex')}`
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} })
   try {
-    await admin`create database ${admin(name)}`
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await (template ? admin`create database ${admin(name)} template ${admin(template)}` : admin`create database ${admin(name)}`)
+        break
+      } catch (err) {
+        // 55006: source database is being accessed by other users
+        if ((err as { code?: string }).code !== '55006' || attempt >= 10) throw err
+        await new Promise((r) => setTimeout(r, 200 * attempt))
+      }
+    }
   } finally {
     await admin.end()
   }
