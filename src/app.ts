@@ -4,6 +4,8 @@ import fastifySwagger from '@fastify/swagger'
 import fastifySwaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
 import { type ZodTypeProvider, jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
+import { alertRoutes } from './alerts/alerts.routes.js'
+import { incidentRoutes } from './alerts/incidents.routes.js'
 import { authPlugin } from './auth/auth.plugin.js'
 import { authRoutes } from './auth/auth.routes.js'
 import type { Config } from './config.js'
@@ -129,6 +131,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(tracerouteRoutes, { sql: db.sql, ...config.traceroute })
   await app.register(samplesRoutes, { sql: db.sql })
   await app.register(insightsRoutes, { sql: db.sql, retention: config.retention })
+  await app.register(alertRoutes, { sql: db.sql, groupWaitMs: config.alerts.groupWaitMs })
+  await app.register(incidentRoutes, { sql: db.sql })
   await app.register(webPlugin, { sql: db.sql })
   return app as unknown as FastifyInstance
 }

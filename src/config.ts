@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { z } from 'zod'
 
@@ -72,9 +73,27 @@ export const configSchema = z
     PROBE_PACKET_SPACING_MS: int(0, 1000).default(100),
     PROBE_LATE_MS: int(1, 60000).default(50),
     OUTAGE_OPEN_ROUNDS: int(1, 1000).default(3),
+
+    // Probe fleet: probe processes on one database share the targets of their site through leases.
+    PROBE_NAME: z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,99}$/, 'must be 1-100 letters, digits and . _ : @ - (starting with a letter or digit)')
+      .optional(),
+    PROBE_SITE: z
+      .string()
+      .trim()
+      .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be 1-64 lowercase letters, digits and . _ - (starting with a letter or digit)')
+      .default('default'),
+    PROBE_HEARTBEAT_MS: int(100, 60000).default(2000),
     WRITER_BATCH_ROWS: int(1, 50000).default(5000),
     WRITER_FLUSH_MS: int(50, 60000).default(1000),
     WRITER_MAX_BUFFER: int(1000, 50_000_000).default(2_000_000),
+
+    // Alerts (issue 13): rule evaluation and notification delivery in `pingscope serve`.
+    ALERTS_ENABLED: bool.default(true),
+    ALERTS_EVAL_S: int(1, 3600).default(10),
+    ALERTS_GROUP_WAIT_S: int(0, 300).default(20),
   })
   .superRefine((c, ctx) => {
     if (c.NODE_ENV === 'production') {
@@ -127,8 +146,14 @@ export interface Config {
     packetSpacingMs: number
     lateMs: number
     outageOpenRounds: number
+    /** This process in the probe fleet: unique name, site, heartbeat (leases last 3 heartbeats). */
+    name: string
+    site: string
+    heartbeatMs: number
   }
   writer: { batchRows: number; flushMs: number; maxBuffer: number }
+  /** evalMs: between evaluation passes; groupWaitMs: a new notification's wait for others to join it. */
+  alerts: { enabled: boolean; evalMs: number; groupWaitMs: number }
   auth: {
     /** Unset outside production: a random secret is generated once and kept in the database. */
     jwtSecret: string | null
@@ -206,8 +231,12 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
       packetSpacingMs: c.PROBE_PACKET_SPACING_MS,
       lateMs: c.PROBE_LATE_MS,
       outageOpenRounds: c.OUTAGE_OPEN_ROUNDS,
+      name: c.PROBE_NAME ?? `${os.hostname()}-${process.pid}`,
+      site: c.PROBE_SITE,
+      heartbeatMs: c.PROBE_HEARTBEAT_MS,
     },
     writer: { batchRows: c.WRITER_BATCH_ROWS, flushMs: c.WRITER_FLUSH_MS, maxBuffer: c.WRITER_MAX_BUFFER },
+    alerts: { enabled: c.ALERTS_ENABLED, evalMs: c.ALERTS_EVAL_S * 1000, groupWaitMs: c.ALERTS_GROUP_WAIT_S * 1000 },
     auth: {
       jwtSecret: c.JWT_SECRET ?? null,
       jwtExpiresMin: c.JWT_EXPIRES_MIN,

@@ -1,4 +1,6 @@
 import type { FastifyInstance } from 'fastify'
+import os from 'node:os'
+import { type Alerting, startAlerting } from './alerts/alerting.js'
 import { buildApp } from './app.js'
 import { ensureAdmin, loadJwtSecret } from './auth/bootstrap.js'
 import type { Config } from './config.js'
@@ -9,8 +11,10 @@ import { reconcilePolicies } from './db/maintenance/policies.js'
 import { createLiveHub } from './live/hub.js'
 import type { Logger } from './log.js'
 import { IcmpPermissionError, type Pinger, createIcmpPinger } from './probe/icmp.js'
+import { type LeaseKeeper, createLeaseKeeper } from './probe/leases.js'
 import { type Scheduler, createScheduler } from './probe/scheduler.js'
 import { createWriter } from './probe/writer.js'
+import { VERSION } from './version.js'
 
 export interface RunningServer {
   app: FastifyInstance
@@ -26,8 +30,9 @@ export interface ServerOverrides {
 }
 
 /**
- * config → database → migrations → policies → job runner → writer + scheduler → HTTP.
- * `stop()`: scheduler (rounds in flight finish), flush samples, HTTP, jobs, database.
+ * config → database → migrations → policies → job runner → writer + fleet leases + scheduler → HTTP.
+ * `stop()`: leases handed back (their rounds in flight finish first), scheduler, flush samples, HTTP,
+ * jobs, database.
  */
 export async function startServer(config: Config, log: Logger, overrides: ServerOverrides = {}): Promise<RunningServer> {
   const t0 = performance.now()
@@ -45,6 +50,8 @@ export async function startServer(config: Config, log: Logger, overrides: Server
   const writer = createWriter({ sql: db.sql, log, ...config.writer })
   const live = createLiveHub()
   let scheduler: Scheduler | null = null
+  let alerts: Alerting | null = null
+  let leases: LeaseKeeper | null = null
   let pinger: Pinger | null = null
   let probeError: string | null = null
   try {
@@ -54,6 +61,7 @@ export async function startServer(config: Config, log: Logger, overrides: Server
     const jwtSecret = await loadJwtSecret(db.sql, config)
     await ensureAdmin(db.sql, config, log)
     jobs.start()
+    if (config.alerts.enabled) alerts = startAlerting({ sql: db.sql, log, evalMs: config.alerts.evalMs, groupWaitMs: config.alerts.groupWaitMs })
     if (config.probe.enabled) {
       try {
         pinger = overrides.pinger ?? createIcmpPinger()
@@ -65,12 +73,28 @@ export async function startServer(config: Config, log: Logger, overrides: Server
       }
     } else probeError = 'disabled by PROBE_ENABLED=false'
     if (pinger) {
+      // A process that probes joins the fleet of its site: it probes only the targets it holds a lease on.
+      const now = () => performance.timeOrigin + performance.now()
+      const { name, site, heartbeatMs } = config.probe
+      const keeper = createLeaseKeeper({
+        sql: db.sql,
+        log,
+        identity: { name, site, heartbeatMs, version: VERSION, hostname: os.hostname(), pid: process.pid, capacity: null },
+        pollMs: config.probe.reloadMs,
+        now,
+        drain: (ids) => scheduler?.drain(ids) ?? Promise.resolve(),
+        onChange: () => void scheduler?.reload(),
+      })
+      leases = keeper
+      await keeper.start()
       scheduler = createScheduler({
         sql: db.sql,
         log,
         pinger,
         writer,
         ...config.probe,
+        now,
+        leases: keeper.view,
         onRound: (r) => live.round(r),
         onOutage: (id, state, cause) => live.outage(id, state, cause),
         onTargetsChanged: () => live.targetsChanged('changed'),
@@ -79,7 +103,7 @@ export async function startServer(config: Config, log: Logger, overrides: Server
     }
     // Self-monitoring in the logs: one line a minute with the probe engine's figures.
     const monitor = setInterval(() => {
-      if (scheduler) log.info({ scheduler: scheduler.stats(), writer: writer.stats() }, 'probe engine')
+      if (scheduler) log.info({ scheduler: scheduler.stats(), writer: writer.stats(), leases: leases?.status() }, 'probe engine')
     }, 60_000)
     monitor.unref()
     app = await buildApp({
@@ -95,6 +119,7 @@ export async function startServer(config: Config, log: Logger, overrides: Server
         error: probeError,
         scheduler: scheduler?.stats() ?? null,
         writer: writer.stats(),
+        leases: leases?.status() ?? null,
       }),
     })
     const url = await app.listen({ host: config.host, port: config.port })
@@ -108,6 +133,8 @@ export async function startServer(config: Config, log: Logger, overrides: Server
       stop: () =>
         (stopping ??= (async () => {
           clearInterval(monitor)
+          // Hand the targets over first: the other probes of the site take them at their next look.
+          await leases?.stop()
           await scheduler?.stop()
           await writer.stop()
           pinger?.close()
@@ -115,15 +142,18 @@ export async function startServer(config: Config, log: Logger, overrides: Server
           log.info({ samplesWritten: w.written, samplesDropped: w.dropped, rounds: scheduler?.stats().rounds ?? 0 }, 'probe engine stopped')
           live.close()
           await app!.close()
+          await alerts?.stop()
           await jobs.stop()
           await db.close()
         })()),
     }
   } catch (err) {
+    await leases?.stop().catch(() => {})
     await scheduler?.stop().catch(() => {})
     await writer.stop(1000).catch(() => 0)
     pinger?.close()
     await app?.close().catch(() => {})
+    await alerts?.stop().catch(() => {})
     await jobs.stop()
     await db.close().catch(() => {})
     throw err

@@ -30,6 +30,15 @@ describe('config', () => {
     expect(problems.find((p) => p.startsWith('DATABASE_URL'))).not.toContain('mysql://x')
   })
 
+  it('names the probe hostname-pid in site default unless told, and refuses names that break labels', () => {
+    const c = loadConfig({})
+    expect(c.probe).toMatchObject({ name: expect.stringMatching(new RegExp(`-${process.pid}$`)), site: 'default', heartbeatMs: 2000 })
+    expect(loadConfig({ PROBE_NAME: 'edge-1.fra', PROBE_SITE: 'fra-1', PROBE_HEARTBEAT_MS: '500' }).probe).toMatchObject({ name: 'edge-1.fra', site: 'fra-1', heartbeatMs: 500 })
+    expect(() => loadConfig({ PROBE_NAME: 'a"b}' })).toThrow(/PROBE_NAME: must be 1-100 letters/)
+    expect(() => loadConfig({ PROBE_SITE: 'Frankfurt 1' })).toThrow(/PROBE_SITE: must be 1-64 lowercase/)
+    expect(() => loadConfig({ PROBE_HEARTBEAT_MS: '10' })).toThrow(/PROBE_HEARTBEAT_MS/)
+  })
+
   it('requires each retention tier to outlive the one it is computed from', () => {
     expect(() => loadConfig({ RETENTION_RAW_DAYS: '40', RETENTION_1M_DAYS: '30' })).toThrow(/RETENTION_1M_DAYS: must be greater/)
   })

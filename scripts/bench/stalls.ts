@@ -232,7 +232,8 @@ try {
   const all = requests.map((r) => r.ms)
   for (const p of new Set(requests.map((r) => r.path))) {
     const b = base.filter((r) => r.path === p).map((r) => r.ms)
-    console.log(`  ${p}: baseline p50 ${q(b, 0.5).toFixed(1)} ms, p99 ${q(b, 0.99).toFixed(1)} ms (${b.length} requests)`)
+    const all = requests.filter((r) => r.path === p).map((r) => r.ms)
+    console.log(`  ${p}: baseline p50 ${q(b, 0.5).toFixed(1)} ms, p99 ${q(b, 0.99).toFixed(1)} ms (${b.length} requests); worst ${Math.max(...all).toFixed(0)} ms, over 1 s: ${all.filter((x) => x > 1000).length}`)
   }
   console.log(`API requests: ${requests.length} (${failed} not 200); baseline p50 ${q(base.map((r) => r.ms), 0.5).toFixed(1)} ms, p99 ${q(base.map((r) => r.ms), 0.99).toFixed(1)} ms; whole run p99 ${q(all, 0.99).toFixed(1)} ms, worst ${Math.max(...all).toFixed(0)} ms; over 1 s: ${all.filter((x) => x > 1000).length}`)
   console.log(`probe: late rounds ${last && first ? last.late - first.late : NaN}, lag max ${Math.max(...reads.map((r) => r.lagMaxMs).filter(Number.isFinite)).toFixed(0)} ms; writer: written ${last?.written}, buffered max ${Math.max(...reads.map((r) => r.buffered))}, dropped ${last?.dropped}`)

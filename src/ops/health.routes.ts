@@ -3,6 +3,7 @@ import type { JobRunner } from '../db/maintenance/jobs.js'
 import { schemaVersion } from '../db/migrate.js'
 import type { Database } from '../db/open.js'
 import { AppError } from '../errors.js'
+import { type ProbeRow, listProbes } from '../probe/probes.repo.js'
 import type { ProbeStatus } from '../probe/status.js'
 import { VERSION } from '../version.js'
 
@@ -20,21 +21,25 @@ export const healthRoutes: FastifyPluginAsyncZod<HealthOptions> = async (app, { 
     const t0 = performance.now()
     let reachable = true
     let version = 0
+    let probes: ProbeRow[] = []
     let error: string | undefined
     try {
       // A long aggregate refresh holds the embedded engine's single backend: do not hang the probe on it.
-      version = await Promise.race([
-        schemaVersion(db.sql),
+      const answers = await Promise.race([
+        Promise.all([schemaVersion(db.sql), listProbes(db.sql)]),
         new Promise<never>((_, reject) => setTimeout(() => reject(new AppError(503, 'database did not answer within 3 s')), 3000).unref()),
       ])
+      version = answers[0]
+      probes = answers[1]
     } catch (err) {
       reachable = false
       error = err instanceof Error ? err.message : String(err)
     }
     const probe = probeStatus()
-    // Degraded: the database does not answer, samples are waiting for it (or were given up), or
-    // probing is configured but cannot run (no CAP_NET_RAW).
-    const degraded = !reachable || probe.writer.retrying || probe.writer.dropped > 0 || (probe.enabled && !probe.running)
+    // Degraded: the database does not answer, samples are waiting for it (or were given up),
+    // probing is configured but cannot run (no CAP_NET_RAW), or the fleet's lease steps fail.
+    const degraded =
+      !reachable || probe.writer.retrying || probe.writer.dropped > 0 || (probe.enabled && !probe.running) || Boolean(probe.leases?.lastError)
     return reply.status(reachable ? 200 : 503).send({
       status: degraded ? 'degraded' : 'ok',
       version: VERSION,
@@ -49,6 +54,17 @@ export const healthRoutes: FastifyPluginAsyncZod<HealthOptions> = async (app, { 
       },
       jobs: jobs.status(),
       probe,
+      // The probe fleet on this database (every process that probes, this one included), from the table.
+      probes: probes.map((p) => ({
+        name: p.name,
+        site: p.site,
+        state: p.state,
+        version: p.version,
+        heartbeat_age_s: Math.round(p.heartbeatAgeS * 10) / 10,
+        assigned: p.assigned,
+        started_at: p.startedAt.toISOString(),
+        last_error: p.lastError,
+      })),
       traceroute,
     })
   })

@@ -2,6 +2,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import type { JobRunner } from '../db/maintenance/jobs.js'
 import type { Sql } from '../db/open.js'
 import type { LiveHub } from '../live/hub.js'
+import type { LeaseStatus } from '../probe/leases.js'
+import { type ProbeRow, listProbes } from '../probe/probes.repo.js'
 import type { SchedulerStats } from '../probe/scheduler.js'
 import type { ProbeStatus } from '../probe/status.js'
 import type { WriterStats } from '../probe/writer.js'
@@ -9,11 +11,16 @@ import { type MetricsTarget, listMetricsTargets } from './metrics.repo.js'
 
 const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')
 
-/** Prometheus text exposition (version 0.0.4) of the probe engine, the writer, the jobs and every target. */
+/**
+ * Prometheus text exposition (version 0.0.4) of the probe engine, its leases, the writer, the jobs, the
+ * probe fleet and every target.
+ */
 export function renderMetrics(p: {
   scheduler: SchedulerStats | null
+  leases: LeaseStatus | null
   writer: WriterStats
   jobs: ReturnType<JobRunner['status']>
+  probes: ProbeRow[]
   targets: MetricsTarget[]
   live: LiveHub
 }): string {
@@ -38,6 +45,19 @@ export function renderMetrics(p: {
       ['{quantile="1"}', s.lagMaxMs === null ? null : s.lagMaxMs / 1000],
     ])
   }
+  const l = p.leases
+  if (l) {
+    metric('pingscope_probe_leased_targets', 'gauge', 'Targets this process holds a lease on.', [['', l.held]])
+    metric('pingscope_probe_lease_share', 'gauge', 'Its fair share: ceil(enabled targets / live probes of its site).', [['', l.share]])
+    metric('pingscope_probe_leases_claimed_total', 'counter', 'Leases claimed (free, released or expired).', [['', l.claimed]])
+    metric('pingscope_probe_leases_released_total', 'counter', 'Leases given back to other probes of the site.', [['', l.released]])
+    metric('pingscope_probe_leases_expired_total', 'counter', 'Leases given up because they could not be renewed in time.', [['', l.expired]])
+  }
+  const fleet = p.probes.map((r) => ({ r, labels: `{probe="${esc(r.name)}",site="${esc(r.site)}"}` }))
+  metric('pingscope_fleet_probe_up', 'gauge', 'Probe processes on this database: 1 live, 0 stopped or lost (no heartbeat for 3 heartbeats).', fleet.map((f) => [f.labels, f.r.state === 'live' ? 1 : 0]))
+  metric('pingscope_fleet_probe_heartbeat_age_seconds', 'gauge', 'Time since the probe\u2019s last heartbeat.', fleet.map((f) => [f.labels, f.r.heartbeatAgeS]))
+  metric('pingscope_fleet_probe_assigned_targets', 'gauge', 'Targets leased to the probe.', fleet.map((f) => [f.labels, f.r.assigned]))
+  metric('pingscope_fleet_probe_info', 'gauge', 'Where each probe runs (always 1).', fleet.map((f) => [`${f.labels.slice(0, -1)},hostname="${esc(f.r.hostname)}",pid="${f.r.pid}",version="${esc(f.r.version)}"}`, 1]))
   const w = p.writer
   metric('pingscope_writer_buffered_samples', 'gauge', 'Samples waiting to be written.', [['', w.buffered]])
   metric('pingscope_writer_written_samples_total', 'counter', 'Samples written to the database.', [['', w.written]])
@@ -57,9 +77,17 @@ export function renderMetrics(p: {
 
 export const metricsRoutes: FastifyPluginAsyncZod<{ sql: Sql; live: LiveHub; jobs: JobRunner; probe: () => ProbeStatus }> = async (app, opts) => {
   app.get('/metrics', { onRequest: [app.authenticate], schema: { tags: ['health'], summary: 'Prometheus metrics (use an API token as bearer_token)' } }, async (_req, reply) => {
-    const targets = await listMetricsTargets(opts.sql)
+    const [targets, probes] = await Promise.all([listMetricsTargets(opts.sql), listProbes(opts.sql)])
     const probe = opts.probe() as ProbeStatus & { scheduler: SchedulerStats | null; writer: WriterStats }
-    const body = renderMetrics({ scheduler: probe.scheduler, writer: probe.writer, jobs: opts.jobs.status(), targets, live: opts.live })
+    const body = renderMetrics({
+      scheduler: probe.scheduler,
+      leases: probe.leases ?? null,
+      writer: probe.writer,
+      jobs: opts.jobs.status(),
+      probes,
+      targets,
+      live: opts.live,
+    })
     return reply.type('text/plain; version=0.0.4; charset=utf-8').send(body)
   })
 }

@@ -1,13 +1,15 @@
 import pLimit from 'p-limit'
 import type { Sql } from '../db/open.js'
 import type { Logger } from '../log.js'
-import { closeOutage, listOpenOutages, openOutage } from '../outages/outages.repo.js'
+import { listOpenOutages } from '../outages/outages.repo.js'
 import type { ProbeTarget } from '../targets/targets.repo.js'
 import { MinHeap } from './heap.js'
 import type { EchoResult, Pinger } from './icmp.js'
+import type { LeaseView } from './leases.js'
 import { createOutageTracker } from './outage-tracker.js'
+import { createOutageWrites } from './outage-writes.js'
 import { createProbeStats, type SchedulerStats } from './probe-stats.js'
-import { catchUpSlot, nextSlot, phaseMs } from './slots.js'
+import { catchUpSlot, handoverSlot, nextSlot, phaseMs } from './slots.js'
 import { diffTargets, loadTargetsIfChanged } from './target-set.js'
 import type { Writer } from './writer.js'
 
@@ -23,8 +25,10 @@ export { nextSlot, phaseMs } from './slots.js'
 // is a result, a failed write is the writer's to retry.
 //
 // createScheduler composes: the timer loop over slots (slot arithmetic in slots.ts), rounds, the outage
-// state machine (outage-tracker.ts), reading and diffing the targets (target-set.ts) and the counters
-// behind stats() (probe-stats.ts).
+// state machine (outage-tracker.ts; its writes in outage-writes.ts), reading and diffing the targets (target-set.ts) and the counters
+// behind stats() (probe-stats.ts). In a fleet it probes only the targets `leases` holds (leases.ts): one
+// taken over from another probe keeps its slots, starting at the first slot after the previous holder
+// was done with it, and `drain` stops probing those given away.
 
 export interface SchedulerOptions {
   sql: Sql
@@ -44,6 +48,8 @@ export interface SchedulerOptions {
   /** Outage transitions and target-set changes, as they happen (live updates). */
   onOutage?: (targetId: number, state: 'open' | 'closed', cause?: string) => void
   onTargetsChanged?: () => void
+  /** This probe's leases in a fleet; without it every enabled target is probed here. */
+  leases?: LeaseView
 }
 
 export interface RoundSummary {
@@ -63,6 +69,8 @@ interface TargetState {
   gen: number
   nextDue: number
   prevRttUs: number | null
+  /** Leased to another probe: rounds still in flight are written, nothing else happens to it here. */
+  handedOff?: boolean
 }
 
 type Echo = { time: Date; r: EchoResult }
@@ -81,39 +89,24 @@ export function createScheduler(opts: SchedulerOptions) {
   let timer: NodeJS.Timeout | undefined
   let reloadTimer: NodeJS.Timeout | undefined
   let fingerprint = ''
+  let rows: ProbeTarget[] = []
+  let appliedLeases = -1
   let running = false
-  let reloading: Promise<void> | null = null
-  const inFlight = new Set<Promise<void>>()
-  // Outage transitions are written in order, retried until the database takes them.
-  let outageChain: Promise<void> = Promise.resolve()
-
+  // Reloads run one at a time (the timer's, and the ones leases ask for), in the order asked.
+  let reloading: Promise<void> = Promise.resolve()
+  const inFlight = new Map<Promise<void>, number>() // round → target id
+  const outageWrites = createOutageWrites({ sql, log, keepTrying: () => running })
   const outages = createOutageTracker({
     openAfterRounds: opts.outageOpenRounds ?? 3,
     open(o) {
-      enqueueOutageWrite(async () => {
-        await openOutage(sql, o)
-      })
+      outageWrites.open(o)
       opts.onOutage?.(o.targetId, 'open', o.cause)
     },
     close(c) {
-      enqueueOutageWrite(() => closeOutage(sql, c))
+      outageWrites.close(c)
       opts.onOutage?.(c.targetId, 'closed')
     },
   })
-
-  function enqueueOutageWrite(fn: () => Promise<void>) {
-    outageChain = outageChain.then(async () => {
-      for (let attempt = 0; running || attempt === 0; attempt++) {
-        try {
-          await fn()
-          return
-        } catch (err) {
-          if (attempt === 0) log.warn({ err: (err as Error).message }, 'outage write failed; retrying')
-          await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** attempt)))
-        }
-      }
-    })
-  }
 
   // --- Slot timing: a min-heap of (due, target) and one timer armed for the earliest slot.
 
@@ -153,16 +146,17 @@ export function createScheduler(opts: SchedulerOptions) {
   function startRound(s: TargetState, due: number) {
     const target = s.t
     const p = limit(async () => {
+      if (targets.get(target.id) !== s) return // paused, deleted or handed off while queued
       const lagMs = now() - due
       stats.recordRoundStart(lagMs)
       const results = await sendEchoes(target)
       stats.recordRoundDone(target.packets)
-      const cur = targets.get(target.id)
-      // A target deleted meanwhile: its samples would outlive it.
+      // A target deleted meanwhile: its samples would outlive it. One handed off: they are its last.
+      const cur = targets.get(target.id) ?? (s.handedOff ? s : undefined)
       if (!cur) return
       finishRound(cur, target, due, lagMs, results)
     })
-    inFlight.add(p)
+    inFlight.set(p, target.id)
     void p.finally(() => inFlight.delete(p))
   }
 
@@ -192,24 +186,37 @@ export function createScheduler(opts: SchedulerOptions) {
       writer.add({ time, targetId: target.id, seq, rttUs: r.rttUs, ttl: r.ttl, jitterUs, status: r.status, reporter: r.reporter })
     })
     const time = results[0]!.time
-    outages.recordRound(target.id, { at: time, replyAt: lastReply, echoes: results.map((x) => x.r) })
+    if (!cur.handedOff) outages.recordRound(target.id, { at: time, replyAt: lastReply, echoes: results.map((x) => x.r) })
     opts.onRound?.({ targetId: target.id, time, due, lagMs, sent: target.packets, received, rttUs: results.map((x) => x.r.rttUs) })
   }
 
   // --- Targets: follow the table, whoever changes it.
 
-  function applyTargets(rows: ProbeTarget[], initial: boolean) {
+  /** `openOutages`: lost rounds of the open outages, for targets taken over from another probe. */
+  function applyTargets(rows: ProbeTarget[], initial: boolean, openOutages: ReadonlyMap<number, number>) {
     const t = now()
-    const { changes, removed } = diffTargets(new Map([...targets].map(([id, s]) => [id, s.t])), rows)
+    const leases = opts.leases
+    const { changes, removed } = diffTargets(new Map([...targets].map(([id, s]) => [id, s.t])), rows, leases && ((id) => leases.holds(id)))
     for (const c of changes) {
       const row = c.row
       const intervalMs = row.intervalS * 1000
       if (c.kind === 'added') {
         const st: TargetState = { t: row, gen: 0, nextDue: 0, prevRttUs: null }
         targets.set(row.id, st)
-        // At start the phases spread the fleet over the interval; a target added or resumed later is
-        // probed at once so the change shows immediately, then falls into its phase.
-        schedule(st, initial ? nextSlot(t, intervalMs, phaseMs(row.id, intervalMs)) : t)
+        const phase = phaseMs(row.id, intervalMs)
+        const doneAt = leases?.doneAt(row.id) ?? null
+        if (doneAt !== null) {
+          // Taken over: its slots go on where the previous holder stopped, and so does an open outage.
+          schedule(st, handoverSlot(t, doneAt, intervalMs, phase))
+          const lost = openOutages.get(row.id)
+          if (lost !== undefined) outages.resume(row.id, lost)
+        } else if (initial) {
+          schedule(st, nextSlot(t, intervalMs, phase)) // the phases spread the fleet over the interval
+        } else {
+          // Added or resumed: probed at once so the change shows immediately, then on its phase.
+          startRound(st, t)
+          schedule(st, nextSlot(t + 1, intervalMs, phase))
+        }
         continue
       }
       const s = targets.get(row.id)!
@@ -229,13 +236,23 @@ export function createScheduler(opts: SchedulerOptions) {
   }
 
   async function reload(initial = false) {
+    if (!running) return
     try {
       const loaded = await loadTargetsIfChanged(sql, fingerprint, initial)
-      if (!loaded) return
-      fingerprint = loaded.fingerprint
-      stats.recordReload()
-      applyTargets(loaded.rows, initial)
-      if (!initial) opts.onTargetsChanged?.()
+      const leasesMoved = opts.leases !== undefined && opts.leases.version() !== appliedLeases
+      if (!loaded && !leasesMoved) return
+      // Targets taken over may have an outage open: read them before applying (only when leases moved).
+      const openOutages = new Map<number, number>()
+      if (leasesMoved) for (const o of await listOpenOutages(sql)) openOutages.set(o.targetId, o.lostRounds)
+      if (loaded) {
+        fingerprint = loaded.fingerprint
+        rows = loaded.rows
+        stats.recordReload()
+      }
+      // Synchronous from here: applied with the leases held at this very moment.
+      appliedLeases = opts.leases?.version() ?? 0
+      applyTargets(rows, initial, openOutages)
+      if (loaded && !initial) opts.onTargetsChanged?.()
       stats.recordReloadError(null)
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err)
@@ -244,14 +261,14 @@ export function createScheduler(opts: SchedulerOptions) {
     }
   }
 
+  function queueReload(initial = false): Promise<void> {
+    reloading = reloading.then(() => reload(initial))
+    return reloading
+  }
+
   function loopReload() {
     if (!running) return
-    reloadTimer = setTimeout(() => {
-      reloading = reload().finally(() => {
-        reloading = null
-        loopReload()
-      })
-    }, reloadMs)
+    reloadTimer = setTimeout(() => void queueReload().finally(loopReload), reloadMs)
   }
 
   return {
@@ -263,7 +280,7 @@ export function createScheduler(opts: SchedulerOptions) {
       } catch (err) {
         log.warn({ err: (err as Error).message }, 'cannot read open outages')
       }
-      await reload(true)
+      await queueReload(true)
       // Outages survive restarts: the state machine resumes where it was.
       for (const [id, lost] of openAtStart) if (targets.has(id)) outages.resume(id, lost)
       loopReload()
@@ -274,11 +291,26 @@ export function createScheduler(opts: SchedulerOptions) {
       clearTimeout(timer)
       clearTimeout(reloadTimer)
       await reloading
-      await Promise.all([...inFlight])
-      await outageChain
+      await Promise.all([...inFlight.keys()])
+      await outageWrites.settled()
     },
-    /** Re-reads the targets now instead of at the next reload tick. */
-    reload: () => reload(),
+    /** Re-reads the targets (and applies the leases held) now instead of at the next reload tick. */
+    reload: () => queueReload(),
+    /**
+     * Stops probing these targets at once (their leases are being given away) and resolves when none of
+     * their rounds is in flight any more; those rounds' samples are still written.
+     */
+    async drain(ids: number[]) {
+      const gone = new Set(ids)
+      for (const id of ids) {
+        const s = targets.get(id)
+        if (!s) continue
+        s.handedOff = true
+        targets.delete(id)
+        outages.forget(id)
+      }
+      await Promise.all([...inFlight].filter(([, id]) => gone.has(id)).map(([p]) => p))
+    },
     stats(): SchedulerStats {
       return stats.snapshot({
         targets: targets.size,

@@ -19,3 +19,12 @@ export function catchUpSlot(due: number, now: number, intervalMs: number): { due
   const missed = Math.floor((now - due) / intervalMs)
   return { due: due + missed * intervalMs, missed }
 }
+
+/**
+ * The first slot of a target taken over from a probe that was done with it at `doneAt`: the first slot
+ * after doneAt (so no slot is probed twice), yet at most one slot back from `now` (the scheduler runs that
+ * one late; older slots nobody probed are not made up).
+ */
+export function handoverSlot(now: number, doneAt: number, intervalMs: number, phase: number): number {
+  return nextSlot(Math.max(doneAt + 1, now - intervalMs + 1), intervalMs, phase)
+}

@@ -28,7 +28,7 @@ const notes = safeText()
   .transform((v) => (v && v.trim() ? v : null))
   .optional()
 
-const tag = safeText()
+export const tag = safeText()
   .trim()
   .min(1)
   .max(50)

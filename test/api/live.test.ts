@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type RunningServer, startServer } from '../../src/server.js'
-import { type TestStore, createTestStore, testConfig, testLog } from '../helpers/db.js'
+import { type TestStore, createTestStore, tempDir, testConfig, testLog } from '../helpers/db.js'
 import { ENGINES } from '../helpers/engines.js'
 
 // A real server (real scheduler, real ICMP on loopback) over real HTTP: live updates, metrics, badges.
@@ -12,7 +12,8 @@ describe.each(ENGINES)('live updates, metrics and badges over HTTP (%s engine)',
   let priv: number
 
   beforeAll(async () => {
-    store = await createTestStore(engine)
+    // Already migrated (a copy of the run's template): a server on a fresh database is server.test.ts's subject.
+    store = await createTestStore(engine, tempDir(), { migrated: true })
     server = await startServer(testConfig({ ...store.env, PORT: '0', ADMIN_PASSWORD: 'admin-password-123' }), testLog)
     const login = await fetch(`${server.url}/auth/login`, {
       method: 'POST',
@@ -178,6 +179,15 @@ describe.each(ENGINES)('live updates, metrics and badges over HTTP (%s engine)',
     expect(Number(rtt?.[2])).toBeGreaterThan(0)
     expect(Number(rtt?.[2])).toBeLessThan(0.005)
     expect(text).toMatch(new RegExp(`^pingscope_target_loss_ratio\\{target_id="${pub}",[^}]*\\} 0$`, 'm'))
+    // the server is the one probe of its fleet, holding a lease on the one enabled target (priv is paused)
+    expect(text).toMatch(/^pingscope_probe_leased_targets 1$/m)
+    expect(text).toMatch(/^pingscope_fleet_probe_up\{probe="[^"]+",site="default"\} 1$/m)
+    expect(text).toMatch(/^pingscope_fleet_probe_assigned_targets\{probe="[^"]+",site="default"\} 1$/m)
+    expect(text).toMatch(/^pingscope_fleet_probe_heartbeat_age_seconds\{probe="[^"]+",site="default"\} [0-9.e-]+$/m)
+    const health = (await (await fetch(`${server.url}/health`)).json()) as { probes: { state: string; assigned: number; heartbeat_age_s: number }[] }
+    expect(health.probes).toHaveLength(1)
+    expect(health.probes[0]).toMatchObject({ state: 'live', assigned: 1 })
+    expect(health.probes[0]!.heartbeat_age_s).toBeLessThan(10)
     // every line is a comment or `name{labels} value`
     for (const line of text.trim().split('\n')) expect(line).toMatch(/^(# (HELP|TYPE) .*|[a-z_]+(\{[^}]*\})? -?[0-9.e+-]+)$/)
   })

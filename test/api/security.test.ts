@@ -177,6 +177,16 @@ describe.each(ENGINES)('auth matrix and fuzzing over every route (%s engine)', (
     const userId = userRes.json<{ id: number }>().id
     const tokenId = (await t.app.inject({ method: 'POST', url: '/tokens', headers: t.admin, payload: { name: 'fuzz' } })).json<{ id: number }>().id
     const fuzzTarget = (await t.app.inject({ method: 'POST', url: '/targets/', headers: t.admin, payload: { ip: '127.0.6.3' } })).json<{ id: number }>().id
+    // Alerting's own: a channel, a rule, a silence and an incident (incidents come from the evaluator alone).
+    const fuzzChannel = (await t.app.inject({ method: 'POST', url: '/alerts/channels', headers: t.admin, payload: { name: 'fuzz', kind: 'webhook', config: { url: 'http://127.0.0.1:1/' } } })).json<{ id: number }>().id
+    const rule = (n: number) => ({ name: `fuzz rule ${n}`, scope: 'target', target_id: fuzzTarget, condition: 'loss', threshold: 5, channel_ids: [fuzzChannel] })
+    const fuzzRule = (await t.app.inject({ method: 'POST', url: '/alerts/rules', headers: t.admin, payload: rule(0) })).json<{ id: number }>().id
+    const silence = () => ({ target_id: fuzzTarget, ends_at: new Date(Date.now() + 3600_000).toISOString(), reason: 'fuzz' })
+    const fuzzSilence = (await t.app.inject({ method: 'POST', url: '/alerts/silences', headers: t.admin, payload: silence() })).json<{ id: number }>().id
+    const [incident] = await t.db.sql<{ id: number }[]>`
+      insert into incidents (rule_id, rule_name, condition, severity, target_id, target_address, started_at, fired_at)
+      values (${fuzzRule}, 'fuzz rule 0', 'loss', 'warning', ${fuzzTarget}, '127.0.6.3', now(), now()) returning id`
+    expect([fuzzChannel, fuzzRule, fuzzSilence, incident!.id].every((id) => id > 0)).toBe(true)
     let nextIp = 1
     // A valid body per write, so that only the fuzzed field is wrong.
     const validBody = (method: string, path: string): Record<string, unknown> =>
@@ -184,8 +194,20 @@ describe.each(ENGINES)('auth matrix and fuzzing over every route (%s engine)', (
         : method === 'POST' && path === '/users' ? { username: `fuzz-${nextIp++}`, password: 'fuzz-password-1' }
           : method === 'POST' && path === '/tokens' ? { name: 'fuzz' }
             : method === 'POST' && path === '/auth/login' ? { username: 'nobody', password: 'x' }
-              : {}
-    const idFor = (path: string) => (path.startsWith('/users/') ? userId : path.startsWith('/tokens/') ? tokenId : path.includes('/traceroute') ? 999999 : fuzzTarget)
+              : method === 'POST' && path === '/alerts/rules' ? rule(nextIp++)
+                : method === 'POST' && path === '/alerts/channels' ? { name: `fuzz ${nextIp++}`, kind: 'slack', config: { url: 'http://127.0.0.1:1/' } }
+                  : method === 'POST' && path === '/alerts/silences' ? silence()
+                    : method === 'POST' && path === '/incidents/{id}/notes' ? { text: 'fuzz' }
+                      : {}
+    const idFor = (path: string) =>
+      path.startsWith('/users/') ? userId
+        : path.startsWith('/tokens/') ? tokenId
+          : path.includes('/traceroute') ? 999999
+            : path.startsWith('/alerts/rules/') ? fuzzRule
+              : path.startsWith('/alerts/channels/') ? fuzzChannel
+                : path.startsWith('/alerts/silences/') ? fuzzSilence
+                  : path.startsWith('/incidents/') ? incident!.id
+                    : fuzzTarget
     const strings = [
       '\u0000', 'a\u0000b', '\ud800', 'a\udc00b', '\udbff\udbff', '::1%lo', 'fe80::1%eth0', '[fe80::1%25eth0]', '0000-01-01T00:00:00Z',
       '0000-12-31T23:59:59+01:00', '10000-01-01T00:00:00Z', '2147483648', '9223372036854775808', '1e400', '-1', '010.0.0.1', '1.2.3', '0x7f.1', '999.1.1.1',
@@ -270,7 +292,10 @@ describe.each(ENGINES)('auth matrix and fuzzing over every route (%s engine)', (
         () => ({ [pick(nasty)]: pick(nasty) }),
         () => ({ a: { b: { c: { d: [1, [2, [3, [4]]]] } } } }),
       ])()
-    const fields = ['ip', 'frequency', 'url', 'notes', 'name', 'tags', 'packets', 'timeout_ms', 'badge_public', 'username', 'password', 'role', 'disabled', 'name', 'expires_in_days', 'limit', 'from', 'to', 'window_minutes', 'bucket_seconds', 'max_hops', 'timeout', 'tag', 'state', 'q', 'offset', 'sort']
+    const fields = [
+      'ip', 'frequency', 'url', 'notes', 'name', 'tags', 'packets', 'timeout_ms', 'badge_public', 'username', 'password', 'role', 'disabled', 'name', 'expires_in_days', 'limit', 'from', 'to', 'window_minutes', 'bucket_seconds', 'max_hops', 'timeout', 'tag', 'state', 'q', 'offset', 'sort',
+      'scope', 'target_id', 'condition', 'threshold', 'window_s', 'for_s', 'recover_s', 'severity', 'muted', 'channel_ids', 'kind', 'config', 'enabled', 'starts_at', 'ends_at', 'reason', 'text', 'rule_id', 'acknowledged',
+    ]
     const statuses = new Map<number, number>()
     const failures: string[] = []
     // /live is an endless event stream: the auth matrix covers it, the fuzzer would wait on it forever

@@ -44,4 +44,15 @@ describe('diffTargets', () => {
     expect(changes.map((c) => c.row.id)).toEqual([1])
     expect(removed).toEqual([2, 3])
   })
+
+  it('in a fleet, keeps only the targets this probe holds a lease on', () => {
+    const rows = [target(1), target(2), target(3), target(4, { enabled: false })]
+    const holds = (id: number) => id !== 2
+    const { changes, removed } = diffTargets(running(target(1), target(2)), rows, holds)
+    expect(changes.map((c) => [c.kind, c.row.id])).toEqual([
+      ['kept', 1],
+      ['added', 3],
+    ])
+    expect(removed).toEqual([2]) // leased to another probe: stopped here
+  })
 })
