@@ -84,7 +84,8 @@ function buildTimescale(tarball, version) {
   aptInstall(
     missingPackages([
       { pkg: `postgresql-${PG_MAJOR}`, check: [`/usr/lib/postgresql/${PG_MAJOR}/bin/postgres`] },
-      { pkg: `postgresql-server-dev-${PG_MAJOR}`, check: [pgConfigPath] },
+      // pg_config alone comes with the client package too; the build needs the server headers.
+      { pkg: `postgresql-server-dev-${PG_MAJOR}`, check: [`/usr/include/postgresql/${PG_MAJOR}/server/postgres.h`] },
       { pkg: 'cmake', check: ['/usr/bin/cmake'] },
       { pkg: 'make', check: ['/usr/bin/make'] },
       { pkg: 'gcc', check: ['/usr/bin/gcc'] },
