@@ -20,6 +20,8 @@ const SERIAL = [
   'test/probe/writer-outage.test.ts', // 1,000 targets at 1 s; SIGSTOPs the whole server cluster for 30 s
   'test/traceroute/traceroute.test.ts', // lab chain; timeouts measured to 100 ms
   'test/web/dashboard.test.ts', // Chromium, `serve`, lab chain; fleet interactive < 5 s
+  'test/web/charts.test.ts', // Chromium, `serve`; chart geometry, URL round trips
+  'test/web/state.test.ts', // Chromium, `serve`, live loopback targets; status agreement
 ]
 
 const shared = {
