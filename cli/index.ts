@@ -2,9 +2,11 @@
 import { Command, CommanderError } from 'commander'
 import { ConfigError, loadConfig, readEnv } from '../src/config.js'
 import { VERSION } from '../src/version.js'
+import { registerAlerts } from './commands/alerts.js'
 import { registerAuth } from './commands/auth.js'
 import { registerExport } from './commands/export.js'
 import { registerHistory } from './commands/history.js'
+import { registerIncidents } from './commands/incidents.js'
 import { registerMigrate } from './commands/migrate.js'
 import { registerSeed } from './commands/seed.js'
 import { registerServe } from './commands/serve.js'
@@ -63,6 +65,8 @@ registerExport(program, deps)
 registerTraceroute(program, deps)
 registerUsers(program, deps)
 registerTokens(program, deps)
+registerIncidents(program, deps)
+registerAlerts(program, deps)
 registerSeed(program, deps)
 
 try {

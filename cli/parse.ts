@@ -70,3 +70,12 @@ export function parseDuration(value: string, flag: string): number {
   const unit = { m: 1, min: 1, h: 60, d: 1440, w: 10_080, y: 525_600 }[m[2]!.toLowerCase() as 'm']
   return Number(m[1]) * unit
 }
+
+/** `30s`, `5m`, `2h`, `1d` (or a bare number of seconds) → seconds; the schema checks the range. */
+export function parseSeconds(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined
+  const m = /^(\d+)\s*(s|sec|m|min|h|d)?$/i.exec(value.trim())
+  if (!m) throw new UsageError(`${flag}: must be a duration such as 30s, 5m, 2h or 1d (got "${value}")`)
+  const unit = { s: 1, sec: 1, m: 60, min: 60, h: 3600, d: 86_400 }[(m[2] ?? 's').toLowerCase() as 's']
+  return Number(m[1]) * unit
+}
