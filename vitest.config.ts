@@ -22,6 +22,7 @@ const SERIAL = [
   'test/web/dashboard.test.ts', // Chromium, `serve`, lab chain; fleet interactive < 5 s
   'test/web/charts.test.ts', // Chromium, `serve`; chart geometry, URL round trips
   'test/web/state.test.ts', // Chromium, `serve`, live loopback targets; status agreement
+  'test/web/incidents.test.ts', // Chromium, `serve` with alerting on a silent lab host
 ]
 
 const shared = {
