@@ -64,8 +64,8 @@ function ruleOptions(cmd: Command, update: boolean): Command {
     .option('--target <id>', 'scope: one target')
     .option('--tag <tag>', 'scope: the targets with this tag')
     .option('--all', `scope: every target${update ? '' : ' (the default)'}`)
-    .option('--condition <condition>', 'outage, loss, latency_p95 or latency_p50')
-    .option('--threshold <n>', 'loss: percent; latency: ms; met at or above it (none for outage)')
+    .option('--condition <condition>', 'outage, loss, latency_p95, latency_p50, path_change or probe_missing')
+    .option('--threshold <n>', 'loss: percent; latency: ms; path_change: changes in the window (default 1); met at or above it (none for outage, probe_missing)')
     .option('--window <duration>', `loss and latency are judged over this window, e.g. 5m${update ? '' : ' (default 5m)'}`)
     .option('--for <duration>', `the condition must hold this long to fire${update ? '' : ' (default 1m)'}`)
     .option('--recover <duration>', `and be clear this long to resolve${update ? '' : ' (default 2m)'}`)
@@ -83,8 +83,8 @@ function ruleScope(r: RuleOut): string {
 }
 
 function ruleCondition(r: RuleOut): string {
-  if (r.condition === 'outage') return 'outage'
-  const unit = r.condition === 'loss' ? ' %' : ' ms'
+  if (r.condition === 'outage' || r.condition === 'probe_missing') return r.condition
+  const unit = { loss: ' %', latency_p95: ' ms', latency_p50: ' ms', path_change: '' }[r.condition]
   return `${r.condition} >= ${r.threshold}${unit} over ${formatDuration(r.window_s)}`
 }
 

@@ -6,8 +6,10 @@ import { tag } from '../targets/targets.schema.js'
 // rules that span fields (a tag rule needs a tag, a loss threshold is a percentage) are checked by
 // the service after a PATCH is merged, so that create and update share them (rules.service.ts).
 
-export const ALERT_CONDITIONS = ['outage', 'loss', 'latency_p95', 'latency_p50'] as const
+export const ALERT_CONDITIONS = ['outage', 'loss', 'latency_p95', 'latency_p50', 'path_change', 'probe_missing'] as const
 export type AlertCondition = (typeof ALERT_CONDITIONS)[number]
+/** Conditions that take no threshold: they hold while a state lasts (an open outage, no live probe). */
+export const STATE_CONDITIONS: readonly AlertCondition[] = ['outage', 'probe_missing']
 export const SEVERITIES = ['critical', 'warning', 'info'] as const
 export type Severity = (typeof SEVERITIES)[number]
 export const RULE_SCOPES = ['target', 'tag', 'all'] as const
@@ -34,7 +36,7 @@ export const ruleCreateBody = z.object({
     .min(0)
     .max(1_000_000)
     .nullish()
-    .describe('loss: percent (0-100); latency: milliseconds; met when the value is >= threshold; none for outage'),
+    .describe('loss: percent (0-100); latency: milliseconds; path_change: changes within the window (default 1); met when the value is >= threshold; none for outage and probe_missing'),
   window_s: seconds(60, 86400).default(300).describe('loss and latency are judged over the minutes that begin inside this window'),
   for_s: seconds(0, 86400).default(60).describe('the condition must hold this long to fire'),
   recover_s: seconds(0, 86400).default(120).describe('and be clear this long to resolve'),

@@ -1,5 +1,5 @@
 import { estimatePercentile } from '../insights/histogram.js'
-import type { AlertTarget, WindowStats } from './evaluator.repo.js'
+import type { AlertTarget, ProbeCover, WindowStats } from './evaluator.repo.js'
 import type { Observation } from './hysteresis.js'
 import type { RuleRow } from './rules.repo.js'
 
@@ -17,13 +17,14 @@ const QUANTILE = { latency_p95: 0.95, latency_p50: 0.5 } as const
 
 /**
  * The rule's condition for one target at `at`: met or not, and its value (loss %, latency ms, outage
- * seconds). `met: null` (nothing to judge by: no echo in the window, or no reply for a latency) moves
- * nothing, so a silent host is judged by its loss and outage rules, never by a latency rule.
+ * seconds, path changes in the window, seconds without a live probe). `met: null` (nothing to judge by:
+ * no echo in the window, or no reply for a latency) moves nothing, so a silent host is judged by its
+ * loss and outage rules, never by a latency rule.
  */
 export function observeCondition(
   rule: Pick<RuleRow, 'condition' | 'threshold'>,
   at: number,
-  data: { stats: WindowStats | undefined; outageStart: Date | undefined },
+  data: { stats: WindowStats | undefined; outageStart: Date | undefined; pathChanges?: number | undefined; cover?: ProbeCover | undefined },
 ): Observation {
   const threshold = rule.threshold ?? 0
   switch (rule.condition) {
@@ -43,6 +44,16 @@ export function observeCondition(
       if (us === null) return { at, met: null, value: null }
       const value = us / 1000
       return { at, met: value >= threshold, value }
+    }
+    case 'path_change': {
+      const value = data.pathChanges ?? 0
+      return { at, met: value >= Math.max(1, threshold), value }
+    }
+    case 'probe_missing': {
+      if (!data.cover) return { at, met: null, value: null }
+      if (data.cover.held) return { at, met: false, value: null }
+      const expiry = data.cover.lastExpiry
+      return { at, met: true, value: expiry ? Math.max(0, (at - expiry.getTime()) / 1000) : null }
     }
   }
 }

@@ -2,7 +2,7 @@ import type { Sql } from '../db/open.js'
 import type { Logger } from '../log.js'
 import { type ChannelRow, enabledChannels } from './channels.repo.js'
 import { isSilenced, observeCondition, ruleTargets } from './conditions.js'
-import { type AlertTarget, type WindowStats, listAlertTargets, openOutageStarts, windowStats } from './evaluator.repo.js'
+import { type AlertTarget, type ProbeCover, type WindowStats, listAlertTargets, openOutageStarts, pathChangeCounts, probeCover, windowStats } from './evaluator.repo.js'
 import { type AlertState, INITIAL_STATE, observe } from './hysteresis.js'
 import { closeOrphanIncidents, heldIncidents, updateIncidentPeak } from './incidents.repo.js'
 import { type RuleRow, listRules } from './rules.repo.js'
@@ -94,19 +94,30 @@ export function createEvaluator(opts: EvaluatorOptions) {
     const states = new Map(stored.map((s) => [key(s.ruleId, s.targetId), s]))
     const byId = new Map(targets.map((t) => [t.id, t]))
 
-    // One scan of the 1-minute tier per distinct window, over the targets of the rules that need it.
+    // One scan of the 1-minute tier per distinct window, over the targets of the rules that need it;
+    // likewise one count of path changes per window, and one look at the probe leases.
     const windows = new Map<number, Set<number>>()
+    const pathWindows = new Map<number, Set<number>>()
+    const covered = new Set<number>()
     const scopes = new Map<number, AlertTarget[]>()
     for (const r of rules) {
       const scope = ruleTargets(r, targets)
       scopes.set(r.id, scope)
       if (r.condition === 'outage') continue
-      const ids = windows.get(r.windowS) ?? new Set<number>()
+      if (r.condition === 'probe_missing') {
+        for (const t of scope) covered.add(t.id)
+        continue
+      }
+      const into = r.condition === 'path_change' ? pathWindows : windows
+      const ids = into.get(r.windowS) ?? new Set<number>()
       for (const t of scope) ids.add(t.id)
-      windows.set(r.windowS, ids)
+      into.set(r.windowS, ids)
     }
     const figures = new Map<number, Map<number, WindowStats>>()
     for (const [windowS, ids] of windows) figures.set(windowS, await windowStats(sql, [...ids], new Date(at - windowS * 1000), when))
+    const pathChanges = new Map<number, Map<number, number>>()
+    for (const [windowS, ids] of pathWindows) pathChanges.set(windowS, await pathChangeCounts(sql, [...ids], new Date(at - windowS * 1000), when))
+    const cover: Map<number, ProbeCover> = covered.size ? await probeCover(sql, [...covered], when) : new Map()
 
     const channelCache = new Map<number, ChannelRow[]>()
     const subject = async (rule: RuleRow, target: Subject['target']): Promise<Subject> => {
@@ -121,7 +132,12 @@ export function createEvaluator(opts: EvaluatorOptions) {
         const k = key(rule.id, target.id)
         seen.add(k)
         const prev = states.get(k)
-        const obs = observeCondition(rule, at, { stats: figures.get(rule.windowS)?.get(target.id), outageStart: outages.get(target.id) })
+        const obs = observeCondition(rule, at, {
+          stats: figures.get(rule.windowS)?.get(target.id),
+          outageStart: outages.get(target.id),
+          pathChanges: pathChanges.get(rule.windowS)?.get(target.id),
+          cover: cover.get(target.id),
+        })
         const { state: next, transition } = observe(toState(prev), obs, { forMs: rule.forS * 1000, recoverMs: rule.recoverS * 1000 })
         const version = prev?.version ?? 0
         if (transition?.kind === 'fire') {

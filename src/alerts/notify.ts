@@ -35,14 +35,29 @@ export interface WebhookBody {
   items: NotificationItem[]
 }
 
-export const UNITS: Record<AlertCondition, string> = { outage: 's', loss: '%', latency_p95: 'ms', latency_p50: 'ms' }
+export const UNITS: Record<AlertCondition, string> = {
+  outage: 's',
+  loss: '%',
+  latency_p95: 'ms',
+  latency_p50: 'ms',
+  path_change: 'changes',
+  probe_missing: 's',
+}
 
-const LABELS: Record<AlertCondition, string> = { outage: 'outage', loss: 'loss', latency_p95: 'p95 latency', latency_p50: 'p50 latency' }
+const LABELS: Record<AlertCondition, string> = {
+  outage: 'outage',
+  loss: 'loss',
+  latency_p95: 'p95 latency',
+  latency_p50: 'p50 latency',
+  path_change: 'path changes',
+  probe_missing: 'no live probe',
+}
 
-/** A figure with its unit: 20.0 %, 12.41 ms, 75 s. */
+/** A figure with its unit: 20.0 %, 12.41 ms, 75 s, 2 changes. */
 export function formatValue(condition: AlertCondition, v: number | null): string {
   if (v === null) return 'n/a'
-  if (condition === 'outage') return `${Math.round(v)} s`
+  if (condition === 'outage' || condition === 'probe_missing') return `${Math.round(v)} s`
+  if (condition === 'path_change') return `${Math.round(v)} change${Math.round(v) === 1 ? '' : 's'}`
   if (condition === 'loss') return `${v.toFixed(1)} %`
   return `${v.toFixed(2)} ms`
 }
@@ -58,14 +73,28 @@ function formatDuration(ms: number): string {
 export function describeItem(i: Omit<NotificationItem, 'text'>): string {
   const who = i.target.name ? `${i.target.name} (${i.target.address})` : i.target.address
   const c = i.rule.condition
-  const limit = c === 'outage' ? '' : ` ≥ ${formatValue(c, i.rule.threshold)} over ${formatDuration(i.rule.window_s * 1000)}`
+  const limit = c === 'outage' || c === 'probe_missing' ? '' : ` ≥ ${formatValue(c, i.rule.threshold)} over ${formatDuration(i.rule.window_s * 1000)}`
   const rule = `rule "${i.rule.name}"`
   if (i.transition === 'fire') {
-    const what = c === 'outage' ? `outage for ${formatValue(c, i.value)}` : `${LABELS[c]} ${formatValue(c, i.value)}${limit}`
+    const what =
+      c === 'outage'
+        ? `outage for ${formatValue(c, i.value)}`
+        : c === 'probe_missing'
+          ? `no live probe${i.value === null ? '' : ` for ${formatValue(c, i.value)}`}`
+          : c === 'path_change'
+            ? `path changed ${formatValue(c, i.value)}${limit}`
+            : `${LABELS[c]} ${formatValue(c, i.value)}${limit}`
     return `FIRING [${i.severity}] ${who}: ${what} (${rule})`
   }
   const lasted = i.ended_at ? ` after ${formatDuration(Date.parse(i.ended_at) - Date.parse(i.started_at))}` : ''
-  const what = c === 'outage' ? `outage over${lasted}` : `${LABELS[c]} back under ${formatValue(c, i.rule.threshold)}${lasted}`
+  const what =
+    c === 'outage'
+      ? `outage over${lasted}`
+      : c === 'probe_missing'
+        ? `probed again${lasted}`
+        : c === 'path_change'
+          ? `path stable for ${formatDuration(i.rule.window_s * 1000)}${lasted}`
+          : `${LABELS[c]} back under ${formatValue(c, i.rule.threshold)}${lasted}`
   return `RESOLVED [${i.severity}] ${who}: ${what}, peak ${formatValue(c, i.peak)} (${rule})`
 }
 

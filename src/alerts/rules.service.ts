@@ -1,7 +1,7 @@
 import type { Queryable, Sql } from '../db/open.js'
 import { AppError, type FieldProblem, notFound } from '../errors.js'
 import { findTarget } from '../targets/targets.repo.js'
-import type { RuleCreate, RuleOut, RuleUpdate } from './alerts.schema.js'
+import { type RuleCreate, type RuleOut, type RuleUpdate, STATE_CONDITIONS } from './alerts.schema.js'
 import { enabledChannels } from './channels.repo.js'
 import { openIncidentsOfRule } from './incidents.repo.js'
 import { type RuleRow, type RuleValues, deleteRuleRow, findRule, insertRule, listRules, unknownChannelIds, updateRule } from './rules.repo.js'
@@ -44,8 +44,11 @@ async function checkRule(sql: Queryable, v: RuleValues): Promise<void> {
   if (v.scope !== 'tag' && v.tag !== null) problems.push(problem('tag', 'is only for scope tag'))
   if (v.condition === 'outage') {
     if (v.threshold !== null) problems.push(problem('threshold', 'must be null for an outage rule (it holds while the target has an open outage)'))
+  } else if (v.condition === 'probe_missing') {
+    if (v.threshold !== null) problems.push(problem('threshold', 'must be null for a probe_missing rule (it holds while no live probe holds the target)'))
   } else if (v.threshold === null) problems.push(problem('threshold', `is required for a ${v.condition} rule`))
   else if (v.condition === 'loss' && v.threshold > 100) problems.push(problem('threshold', 'is a percentage: at most 100'))
+  else if (v.condition === 'path_change' && !(Number.isInteger(v.threshold) && v.threshold >= 1)) problems.push(problem('threshold', 'is a number of path changes: a whole number >= 1'))
   if (new Set(v.channel_ids).size !== v.channel_ids.length) problems.push(problem('channel_ids', 'must not repeat a channel'))
   const unknown = await unknownChannelIds(sql, v.channel_ids)
   if (unknown.length) problems.push(problem('channel_ids', `no channel has id ${unknown.join(', ')}`))
@@ -77,7 +80,7 @@ export async function createRule(sql: Queryable, b: RuleCreate, actor: string): 
     target_id: b.target_id ?? null,
     tag: b.tag ?? null,
     condition: b.condition,
-    threshold: b.threshold ?? null,
+    threshold: b.threshold ?? (b.condition === 'path_change' ? 1 : null),
     window_s: b.window_s,
     for_s: b.for_s,
     recover_s: b.recover_s,
@@ -95,7 +98,8 @@ export async function createRule(sql: Queryable, b: RuleCreate, actor: string): 
 
 /**
  * Applies a PATCH. Changing the scope drops a target_id or tag that no longer applies (unless given),
- * and changing the condition to outage drops the threshold, so that one field is enough to change.
+ * and changing the condition to outage or probe_missing drops the threshold (to path_change: 1 if there
+ * was none), so that one field is enough to change.
  */
 export async function changeRule(sql: Queryable, id: number, p: RuleUpdate): Promise<RuleOut> {
   const r = await getRule(sql, id)
@@ -107,7 +111,7 @@ export async function changeRule(sql: Queryable, id: number, p: RuleUpdate): Pro
     target_id: p.target_id !== undefined ? p.target_id : scope === 'target' ? r.targetId : null,
     tag: p.tag !== undefined ? p.tag : scope === 'tag' ? r.tag : null,
     condition,
-    threshold: p.threshold !== undefined ? p.threshold : condition === 'outage' ? null : r.threshold,
+    threshold: p.threshold !== undefined ? p.threshold : STATE_CONDITIONS.includes(condition) ? null : condition === 'path_change' && r.threshold === null ? 1 : r.threshold,
     window_s: p.window_s ?? r.windowS,
     for_s: p.for_s ?? r.forS,
     recover_s: p.recover_s ?? r.recoverS,

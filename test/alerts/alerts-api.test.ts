@@ -77,7 +77,9 @@ describe.each(ENGINES)('alerts API (%s engine)', (engine) => {
       [{ name: 'a', scope: 'all', condition: 'outage', threshold: 1 }, 'threshold'],
       [{ name: 'a', scope: 'all', condition: 'outage', channel_ids: [999999] }, 'channel_ids'],
       [{ name: 'a', scope: 'all', condition: 'outage', window_s: 59 }, 'window_s'],
-      [{ name: 'a', scope: 'all', condition: 'path_change' }, 'condition'],
+      [{ name: 'a', scope: 'all', condition: 'jitter' }, 'condition'],
+      [{ name: 'a', scope: 'all', condition: 'path_change', threshold: 1.5 }, 'threshold'],
+      [{ name: 'a', scope: 'all', condition: 'probe_missing', threshold: 30 }, 'threshold'],
       [{ name: 'a\u0000', scope: 'all', condition: 'outage' }, 'name'],
     ]
     for (const [payload, field] of cases) {
@@ -92,6 +94,12 @@ describe.each(ENGINES)('alerts API (%s engine)', (engine) => {
     expect((await req('PATCH', `/alerts/rules/${id}`, { condition: 'outage' })).json()).toMatchObject({ condition: 'outage', threshold: null })
     expect((await req('PATCH', `/alerts/rules/${id}`, { scope: 'target', target_id: tid, muted: true })).json()).toMatchObject({ scope: 'target', target_id: tid, muted: true })
     expect((await req('PATCH', `/alerts/rules/${id}`, { condition: 'latency_p95' })).statusCode).toBe(422)
+    // path_change counts changes (1 unless given); probe_missing, like outage, takes no threshold
+    expect((await req('PATCH', `/alerts/rules/${id}`, { condition: 'path_change' })).json()).toMatchObject({ condition: 'path_change', threshold: 1 })
+    expect((await req('PATCH', `/alerts/rules/${id}`, { condition: 'probe_missing' })).json()).toMatchObject({ condition: 'probe_missing', threshold: null })
+    const path = await req('POST', '/alerts/rules', { name: 'path', scope: 'all', condition: 'path_change', window_s: 900 })
+    expect(path.json()).toMatchObject({ condition: 'path_change', threshold: 1, window_s: 900 })
+    expect((await req('DELETE', `/alerts/rules/${path.json().id}`)).statusCode).toBe(200)
     expect((await req('PATCH', `/alerts/rules/${id}`, { bogus: 1 })).statusCode).toBe(422)
     expect((await req('GET', `/alerts/rules/${id}`, undefined, t.viewer)).statusCode).toBe(200)
     expect((await req('PATCH', `/alerts/rules/${id}`, { muted: false }, t.viewer)).statusCode).toBe(403)

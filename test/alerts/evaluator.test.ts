@@ -169,4 +169,40 @@ describe.each(ENGINES)('alert evaluation (%s engine)', (engine) => {
     await one.tick(T + 60 * S)
     expect((await incidentsOf(db.sql)).filter((i) => i.targetId === g).map((i) => [i.rule, i.endReason, i.endedAt])).toEqual([['g down', 'rule_deleted', T + 60 * S]])
   })
+
+  it('fires on path changes within the window and on targets no live probe holds, and resolves when that ends', async () => {
+    const T = baseTime(3)
+    const routed = await makeTarget(db.sql, '127.0.23.1', ['pathy'])
+    const leased = await makeTarget(db.sql, '127.0.23.2', ['leased'])
+    const orphan = await makeTarget(db.sql, '127.0.23.3', ['leased'])
+    await makeRule(db.sql, { name: 'path', scope: 'tag', tag: 'pathy', condition: 'path_change', threshold: 1, window_s: 300, for_s: 0, recover_s: 60, channel_ids: [channel] })
+    await makeRule(db.sql, { name: 'unprobed', scope: 'tag', tag: 'leased', condition: 'probe_missing', window_s: 60, for_s: 30, recover_s: 0, channel_ids: [channel] })
+    // Path changes as the traceroute service records them; a lease as a probe holds it until T+100 s.
+    for (const s of [60, 400, 410]) {
+      await db.sql`insert into events (target_id, type, message, created_at) values (${routed}, 'path_change', 'path changed', ${new Date(T + s * S)})`
+    }
+    const [probe] = await db.sql<{ id: number }[]>`
+      insert into probes (name, version, hostname, pid, heartbeat_ms) values ('eval-test-probe', 'test', 'localhost', 1, 2000) returning id`
+    await db.sql`insert into probe_leases (target_id, probe_id, expires_at) values (${leased}, ${probe!.id}, ${new Date(T + 100 * S)})`
+
+    const evaluator = createEvaluator({ sql: db.sql, log: testLog, groupWaitMs: 0 })
+    for (let s = 0; s <= 800; s += 10) {
+      // The probe comes back at T+300 s and renews its lease.
+      if (s === 300) await db.sql`update probe_leases set expires_at = ${new Date(T + 3600 * S)} where target_id = ${leased}`
+      await evaluator.tick(T + s * S)
+    }
+
+    const incidents = (await incidentsOf(db.sql)).filter((i) => [routed, leased, orphan].includes(i.targetId))
+    expect(incidents).toEqual([
+      // never leased: nobody probes it from the first pass; no figure for how long
+      { rule: 'unprobed', targetId: orphan, startedAt: T, firedAt: T + 30 * S, endedAt: null, peak: null, notified: true, endReason: null },
+      // the change at 60 s counts until 360 s; those at 400 and 410 s bring it back before recover_s passed
+      { rule: 'path', targetId: routed, startedAt: T + 60 * S, firedAt: T + 60 * S, endedAt: T + 710 * S, peak: 2, notified: true, endReason: 'recovered' },
+      // the lease ran out at 100 s: 30 s later it fires; the renewal at 300 s resolves it at once
+      { rule: 'unprobed', targetId: leased, startedAt: T + 100 * S, firedAt: T + 130 * S, endedAt: T + 300 * S, peak: 190, notified: true, endReason: 'recovered' },
+    ])
+    const texts = (await outboxOf(db.sql)).map((o) => o.text)
+    expect(texts).toContain('RESOLVED [warning] 127.0.23.2: probed again after 3 min, peak 190 s (rule "unprobed")')
+    expect(texts).toContain('FIRING [warning] 127.0.23.1: path changed 1 change ≥ 1 change over 5 min (rule "path")')
+  })
 })

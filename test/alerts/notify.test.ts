@@ -84,6 +84,17 @@ describe('what a notification says', () => {
     expect(outage.text).toBe('FIRING [critical] 192.0.2.8: outage for 75 s (rule "down")')
     const p95 = item({ rule: { id: 5, name: 'slow', condition: 'latency_p95', threshold: 50, window_s: 600, unit: 'ms' }, value: 61.234 })
     expect(p95.text).toBe('FIRING [critical] edge-1 (192.0.2.7): p95 latency 61.23 ms ≥ 50.00 ms over 10 min (rule "slow")')
+    const path = { rule: { id: 6, name: 'path', condition: 'path_change' as const, threshold: 1, window_s: 900, unit: 'changes' }, value: 2 }
+    expect(item(path).text).toBe('FIRING [critical] edge-1 (192.0.2.7): path changed 2 changes ≥ 1 change over 15 min (rule "path")')
+    expect(item({ ...path, transition: 'resolve', value: null, peak: 3, ended_at: at(1800).toISOString() }).text).toBe(
+      'RESOLVED [critical] edge-1 (192.0.2.7): path stable for 15 min after 30 min, peak 3 changes (rule "path")',
+    )
+    const probe = { rule: { id: 7, name: 'unprobed', condition: 'probe_missing' as const, threshold: null, window_s: 300, unit: 's' }, value: 95.4 }
+    expect(item(probe).text).toBe('FIRING [critical] edge-1 (192.0.2.7): no live probe for 95 s (rule "unprobed")')
+    expect(item({ ...probe, value: null }).text).toBe('FIRING [critical] edge-1 (192.0.2.7): no live probe (rule "unprobed")')
+    expect(item({ ...probe, transition: 'resolve', value: null, peak: 130, ended_at: at(300).toISOString() }).text).toBe(
+      'RESOLVED [critical] edge-1 (192.0.2.7): probed again after 5 min, peak 130 s (rule "unprobed")',
+    )
   })
 
   it('composes one message for a batch: summary, Slack text, email subject', () => {
@@ -133,6 +144,19 @@ describe('judging a condition', () => {
     expect(observeCondition({ condition: 'loss', threshold: 5 }, 5, { stats: silent, outageStart: undefined })).toMatchObject({ met: true, value: 100 })
     expect(observeCondition({ condition: 'outage', threshold: null }, 90_000, { stats: undefined, outageStart: new Date(15_000) })).toEqual({ at: 90_000, met: true, value: 75 })
     expect(observeCondition({ condition: 'outage', threshold: null }, 90_000, { stats: undefined, outageStart: undefined })).toEqual({ at: 90_000, met: false, value: null })
+  })
+
+  it('counts path changes in the window against the threshold, and judges probe cover by the leases', () => {
+    const none = { stats: undefined, outageStart: undefined }
+    expect(observeCondition({ condition: 'path_change', threshold: 1 }, 5, { ...none, pathChanges: undefined })).toEqual({ at: 5, met: false, value: 0 })
+    expect(observeCondition({ condition: 'path_change', threshold: 1 }, 5, { ...none, pathChanges: 1 })).toEqual({ at: 5, met: true, value: 1 })
+    expect(observeCondition({ condition: 'path_change', threshold: 3 }, 5, { ...none, pathChanges: 2 }).met).toBe(false)
+    expect(observeCondition({ condition: 'path_change', threshold: null }, 5, { ...none, pathChanges: 1 }).met).toBe(true)
+    expect(observeCondition({ condition: 'probe_missing', threshold: null }, 90_000, { ...none, cover: { held: true, lastExpiry: new Date(95_000) } })).toEqual({ at: 90_000, met: false, value: null })
+    expect(observeCondition({ condition: 'probe_missing', threshold: null }, 90_000, { ...none, cover: { held: false, lastExpiry: new Date(30_000) } })).toEqual({ at: 90_000, met: true, value: 60 })
+    expect(observeCondition({ condition: 'probe_missing', threshold: null }, 90_000, { ...none, cover: { held: false, lastExpiry: null } })).toEqual({ at: 90_000, met: true, value: null })
+    // a target the lease query did not return (deleted meanwhile): nothing to judge
+    expect(observeCondition({ condition: 'probe_missing', threshold: null }, 90_000, none).met).toBeNull()
   })
 
   it('scopes rules to a target, a tag or all, never paused targets; matches silences by target or tag', () => {

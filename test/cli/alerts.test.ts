@@ -111,7 +111,7 @@ describe.each(ENGINES)('pingscope alerts and incidents (%s engine)', (engine) =>
       [['alerts', 'rules', 'add', 'x', '--condition', 'loss'], 'pingscope: --threshold: is required for a loss rule'],
       [['alerts', 'rules', 'add', 'x', '--condition', 'loss', '--threshold', '101'], 'pingscope: --threshold: is a percentage: at most 100'],
       [['alerts', 'rules', 'add', 'x', '--condition', 'outage', '--threshold', '3'], 'pingscope: --threshold: must be null for an outage rule (it holds while the target has an open outage)'],
-      [['alerts', 'rules', 'add', 'x', '--condition', 'jitter'], 'pingscope: --condition: must be one of outage, loss, latency_p95, latency_p50 (got "jitter")'],
+      [['alerts', 'rules', 'add', 'x', '--condition', 'jitter'], 'pingscope: --condition: must be one of outage, loss, latency_p95, latency_p50, path_change, probe_missing (got "jitter")'],
       [['alerts', 'rules', 'add', 'x', '--condition', 'outage', '--window', '5x'], 'pingscope: --window: must be a duration such as 30s, 5m, 2h or 1d (got "5x")'],
       [['alerts', 'rules', 'add', 'x', '--condition', 'outage', '--window', '30s'], 'pingscope: --window: must be >= 60 (got "30")'],
       [['alerts', 'rules', 'add', 'x', '--condition', 'outage', '--for', '2d'], 'pingscope: --for: must be <= 86400 (got "172800")'],
