@@ -4,6 +4,7 @@ import fastifySwagger from '@fastify/swagger'
 import fastifySwaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
 import { type ZodTypeProvider, jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
+import type { AlertingStatus } from './alerts/alerting.js'
 import { alertRoutes } from './alerts/alerts.routes.js'
 import { incidentRoutes } from './alerts/incidents.routes.js'
 import { authPlugin } from './auth/auth.plugin.js'
@@ -38,6 +39,8 @@ export interface AppDeps {
   resolveHost?: (hostname: string) => Promise<string>
   /** Probe engine status for /health (scheduler and writer statistics). */
   probe: () => ProbeStatus
+  /** This process's alert evaluator and sender, for /health and /metrics (absent or null: not running). */
+  alerts?: () => AlertingStatus | null
 }
 
 /** Builds the HTTP application; `server.ts` runs it. Tests use it with `app.inject`. */
@@ -116,6 +119,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     db,
     jobs: deps.jobs,
     probe: deps.probe,
+    ...(deps.alerts ? { alerts: deps.alerts } : {}),
     traceroute: { available: tracerouteProblem === null, bin: config.traceroute.bin, ...(tracerouteProblem ? { error: tracerouteProblem } : {}) },
   })
   await app.register(authRoutes, {
@@ -126,7 +130,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   })
   await app.register(targetRoutes, { sql: db.sql, ...(deps.resolveHost ? { resolveHost: deps.resolveHost } : {}) })
   await app.register(liveRoutes, { hub: deps.live })
-  await app.register(metricsRoutes, { sql: db.sql, live: deps.live, jobs: deps.jobs, probe: deps.probe })
+  await app.register(metricsRoutes, { sql: db.sql, live: deps.live, jobs: deps.jobs, probe: deps.probe, ...(deps.alerts ? { alerts: deps.alerts } : {}) })
   await app.register(badgeRoutes, { sql: db.sql })
   await app.register(tracerouteRoutes, { sql: db.sql, ...config.traceroute })
   await app.register(samplesRoutes, { sql: db.sql })

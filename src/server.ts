@@ -121,6 +121,7 @@ export async function startServer(config: Config, log: Logger, overrides: Server
         writer: writer.stats(),
         leases: leases?.status() ?? null,
       }),
+      alerts: () => alerts?.status() ?? null,
     })
     const url = await app.listen({ host: config.host, port: config.port })
     log.info({ url, database: db.mode, ms: Math.round(performance.now() - t0) }, 'pingscope is serving')

@@ -1,4 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import type { AlertingStatus } from '../alerts/alerting.js'
+import { type AlertFigures, alertFigures } from '../alerts/status.repo.js'
 import type { JobRunner } from '../db/maintenance/jobs.js'
 import { schemaVersion } from '../db/migrate.js'
 import type { Database } from '../db/open.js'
@@ -13,24 +15,28 @@ export interface HealthOptions {
   probe: () => ProbeStatus
   /** Checked once at start: traceroute is optional, so its absence does not degrade the status. */
   traceroute: { available: boolean; bin: string; error?: string }
+  /** This process's evaluator and sender (null: ALERTS_ENABLED=false here). */
+  alerts?: () => AlertingStatus | null
 }
 
-export const healthRoutes: FastifyPluginAsyncZod<HealthOptions> = async (app, { db, jobs, probe: probeStatus, traceroute }) => {
+export const healthRoutes: FastifyPluginAsyncZod<HealthOptions> = async (app, { db, jobs, probe: probeStatus, traceroute, alerts = () => null }) => {
   const startedAt = Date.now()
   app.get('/health', { schema: { tags: ['health'], summary: 'Liveness and readiness (public)', security: [] } }, async (_req, reply) => {
     const t0 = performance.now()
     let reachable = true
     let version = 0
     let probes: ProbeRow[] = []
+    let figures: AlertFigures | null = null
     let error: string | undefined
     try {
       // A long aggregate refresh holds the embedded engine's single backend: do not hang the probe on it.
       const answers = await Promise.race([
-        Promise.all([schemaVersion(db.sql), listProbes(db.sql)]),
+        Promise.all([schemaVersion(db.sql), listProbes(db.sql), alertFigures(db.sql)]),
         new Promise<never>((_, reject) => setTimeout(() => reject(new AppError(503, 'database did not answer within 3 s')), 3000).unref()),
       ])
       version = answers[0]
       probes = answers[1]
+      figures = answers[2]
     } catch (err) {
       reachable = false
       error = err instanceof Error ? err.message : String(err)
@@ -66,6 +72,24 @@ export const healthRoutes: FastifyPluginAsyncZod<HealthOptions> = async (app, { 
         last_error: p.lastError,
       })),
       traceroute,
+      alerts: alertsJson(alerts(), figures),
     })
   })
+}
+
+/**
+ * Alerting in /health: whether this process evaluates and delivers (with its counters since start), and,
+ * from the database, the open incidents by severity and the notifications waiting to be delivered.
+ */
+function alertsJson(status: AlertingStatus | null, figures: AlertFigures | null) {
+  const e = status?.evaluator
+  const s = status?.sender
+  return {
+    enabled: status !== null,
+    evaluator: e ? { passes: e.passes, failures: e.failures, fired: e.fired, resolved: e.resolved, last_pass_ms: e.lastPassMs, last_error: e.lastError } : null,
+    sender: s ? { delivered: s.delivered, notifications: s.notifications, failures: s.failures, given_up: s.givenUp, last_error: s.lastError } : null,
+    open_incidents: figures?.open ?? null,
+    queued_notifications: figures?.queued ?? null,
+    oldest_queued_s: figures?.oldestQueuedS === null || figures?.oldestQueuedS === undefined ? null : Math.round(figures.oldestQueuedS),
+  }
 }

@@ -1,4 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import type { AlertingStatus } from '../alerts/alerting.js'
+import { type AlertFigures, alertFigures } from '../alerts/status.repo.js'
 import type { JobRunner } from '../db/maintenance/jobs.js'
 import type { Sql } from '../db/open.js'
 import type { LiveHub } from '../live/hub.js'
@@ -23,6 +25,7 @@ export function renderMetrics(p: {
   probes: ProbeRow[]
   targets: MetricsTarget[]
   live: LiveHub
+  alerts?: { status: AlertingStatus | null; figures: AlertFigures }
 }): string {
   const out: string[] = []
   const metric = (name: string, type: 'counter' | 'gauge', help: string, samples: [string, number | null][]) => {
@@ -65,6 +68,7 @@ export function renderMetrics(p: {
   metric('pingscope_writer_failures_total', 'counter', 'Failed write attempts (retried).', [['', w.failures]])
   metric('pingscope_jobs_runs_total', 'counter', 'Policy job runs by pingscope (embedded mode).', [['', p.jobs.runs]])
   metric('pingscope_jobs_failures_total', 'counter', 'Failed policy job runs.', [['', p.jobs.failures]])
+  if (p.alerts) renderAlerts(metric, p.alerts)
 
   const byId = new Map(p.live.figures().map((f) => [f.targetId, f]))
   const rows = p.targets.map((t) => ({ t, f: byId.get(t.id), labels: `{target_id="${t.id}",address="${esc(t.address)}",name="${esc(t.name ?? '')}"}` }))
@@ -75,9 +79,33 @@ export function renderMetrics(p: {
   return `${out.join('\n')}\n`
 }
 
-export const metricsRoutes: FastifyPluginAsyncZod<{ sql: Sql; live: LiveHub; jobs: JobRunner; probe: () => ProbeStatus }> = async (app, opts) => {
+type Emit = (name: string, type: 'counter' | 'gauge', help: string, samples: [string, number | null][]) => void
+
+function renderAlerts(metric: Emit, a: { status: AlertingStatus | null; figures: AlertFigures }): void {
+  const open = Object.entries(a.figures.open).map(([severity, n]): [string, number] => [`{severity="${severity}"}`, n])
+  metric('pingscope_alerts_open_incidents', 'gauge', 'Open incidents on this database, by severity.', open)
+  metric('pingscope_notifications_queued', 'gauge', 'Notifications waiting to be delivered (all channels).', [['', a.figures.queued]])
+  metric('pingscope_notifications_oldest_queued_seconds', 'gauge', 'Age of the oldest notification waiting (absent when none waits).', [['', a.figures.oldestQueuedS]])
+  const e = a.status?.evaluator
+  if (e) {
+    metric('pingscope_alerts_evaluations_total', 'counter', 'Evaluation passes of this process.', [['', e.passes]])
+    metric('pingscope_alerts_evaluation_failures_total', 'counter', 'Failed passes and state writes of this process.', [['', e.failures]])
+    metric('pingscope_alerts_fired_total', 'counter', 'Incidents this process opened.', [['', e.fired]])
+    metric('pingscope_alerts_resolved_total', 'counter', 'Incidents this process closed.', [['', e.resolved]])
+    metric('pingscope_alerts_last_pass_seconds', 'gauge', 'Duration of the last evaluation pass.', [['', e.lastPassMs === null ? null : e.lastPassMs / 1000]])
+  }
+  const s = a.status?.sender
+  if (s) {
+    metric('pingscope_notifications_delivered_total', 'counter', 'Notification rows this process delivered.', [['', s.delivered]])
+    metric('pingscope_notifications_sent_total', 'counter', 'Messages this process sent (a group of rows is one message).', [['', s.notifications]])
+    metric('pingscope_notifications_failures_total', 'counter', 'Failed delivery attempts (retried with backoff).', [['', s.failures]])
+    metric('pingscope_notifications_given_up_total', 'counter', 'Notification rows given up after the retry limit.', [['', s.givenUp]])
+  }
+}
+
+export const metricsRoutes: FastifyPluginAsyncZod<{ sql: Sql; live: LiveHub; jobs: JobRunner; probe: () => ProbeStatus; alerts?: () => AlertingStatus | null }> = async (app, opts) => {
   app.get('/metrics', { onRequest: [app.authenticate], schema: { tags: ['health'], summary: 'Prometheus metrics (use an API token as bearer_token)' } }, async (_req, reply) => {
-    const [targets, probes] = await Promise.all([listMetricsTargets(opts.sql), listProbes(opts.sql)])
+    const [targets, probes, figures] = await Promise.all([listMetricsTargets(opts.sql), listProbes(opts.sql), alertFigures(opts.sql)])
     const probe = opts.probe() as ProbeStatus & { scheduler: SchedulerStats | null; writer: WriterStats }
     const body = renderMetrics({
       scheduler: probe.scheduler,
@@ -87,6 +115,7 @@ export const metricsRoutes: FastifyPluginAsyncZod<{ sql: Sql; live: LiveHub; job
       probes,
       targets,
       live: opts.live,
+      alerts: { status: opts.alerts?.() ?? null, figures },
     })
     return reply.type('text/plain; version=0.0.4; charset=utf-8').send(body)
   })

@@ -57,11 +57,32 @@ describe.each(ENGINES)('alerting in pingscope serve (%s engine)', (engine) => {
       expect((JSON.parse(fired.body) as WebhookBody).items.map((i) => [i.transition, i.target.name])).toEqual([['fire', 'serve-1']])
       const open = await api('GET', '/incidents?state=open', undefined, token)
       expect(open.status).toBe(200)
+      const health = async () => (await api('GET', '/health')).json.alerts as Record<string, unknown> & { sender: { delivered: number }; evaluator: Record<string, unknown> }
+      expect(await health()).toMatchObject({ enabled: true, open_incidents: { critical: 0, warning: 1, info: 0 }, evaluator: { fired: 1, resolved: 0, failures: 0, last_error: null } })
 
       await setOutage(server.db.sql, target, false, Date.now())
       const resolved = await until('the resolve notification', () => receiver.requests[1])
       expect((JSON.parse(resolved.body) as WebhookBody).items.map((i) => i.transition)).toEqual(['resolve'])
       expect(receiver.requests).toHaveLength(2)
+
+      // /health and /metrics: this process's counters and, from the database, what is open and queued.
+      let alerts = await health()
+      for (let i = 0; i < 50 && alerts.sender.delivered < 2; i++) {
+        await new Promise((r) => setTimeout(r, 100))
+        alerts = await health()
+      }
+      expect(alerts).toMatchObject({
+        enabled: true,
+        evaluator: { fired: 1, resolved: 1, failures: 0, last_error: null },
+        sender: { delivered: 2, notifications: 2, failures: 0, given_up: 0, last_error: null },
+        open_incidents: { critical: 0, warning: 0, info: 0 },
+        queued_notifications: 0,
+        oldest_queued_s: null,
+      })
+      expect(alerts.evaluator.passes).toBeGreaterThan(0)
+      const metrics = await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text()
+      const value = (name: string) => Number(new RegExp(`^${name.replace(/[{}"]/g, '\\$&')} (\\S+)$`, 'm').exec(metrics)?.[1] ?? NaN)
+      expect(['pingscope_alerts_open_incidents{severity="warning"}', 'pingscope_alerts_fired_total', 'pingscope_alerts_resolved_total', 'pingscope_notifications_delivered_total', 'pingscope_notifications_queued'].map(value)).toEqual([0, 1, 1, 2, 0])
     } finally {
       await server.stop()
       await receiver.close()
