@@ -7,6 +7,7 @@ import { configDefaults, defineConfig } from 'vitest/config'
 // database in it) and runs two files at a time.
 const SERIAL = [
   'test/alerts/delivery.test.ts', // a sender's 800 ms lease must still hold at its next tick
+  'test/alerts/lab.test.ts', // lab namespaces; `serve` on the real clock, incidents timed to the second
   'test/api/live.test.ts', // live stream ends "at once" (< 2 s), loopback RTT bounds
   'test/api/samples.test.ts', // requests answer < 1 s during a paused export, first chunk early
   'test/cli-serve.test.ts', // `serve` probes 50 targets for 3 s and counts rounds

@@ -68,6 +68,11 @@ export interface Lab {
   lossy: string
   lossyConfig: NonNullable<LabSummary['lossy']>
   summary: LabSummary
+  /**
+   * Rebuilds some parts with other options (e.g. the lossy host's loss): the same addresses, after a
+   * gap of about a second in which they do not answer.
+   */
+  rebuild(parts: readonly LabPart[], opts: Pick<LabOptions, 'delayMs' | 'loss' | 'lossBlock' | 'seed'>): Promise<void>
   /** Removes everything this lab created; safe to call twice. */
   stop(): Promise<void>
 }
@@ -124,7 +129,12 @@ export async function startLab(parts: readonly LabPart[] = LAB_PARTS, opts: LabO
       cause: error,
     })
   }
-  return toLab(summary, stop)
+  const rebuild: Lab['rebuild'] = async (again, over) => {
+    const { stdout } = await run(LAB_SH, ['up', ...again], { env: labEnv(id, stateDir, { ...opts, ...over }), timeout: 60_000 })
+    // lab.sh's summary describes every part of the instance as it is now.
+    Object.assign(summary, parseSummary(stdout))
+  }
+  return toLab(summary, stop, rebuild)
 }
 
 /** The JSON summary is the last line lab.sh prints on stdout. */
@@ -142,7 +152,7 @@ function labEnv(id: number, stateDir: string, opts: LabOptions): NodeJS.ProcessE
   return env
 }
 
-function toLab(summary: LabSummary, stop: () => Promise<void>): Lab {
+function toLab(summary: LabSummary, stop: () => Promise<void>, rebuild: Lab['rebuild']): Lab {
   const need = <T>(value: T | null, part: LabPart): T => {
     if (value === null) throw new Error(`lab part '${part}' was not started (startLab([... '${part}']))`)
     return value
@@ -152,6 +162,7 @@ function toLab(summary: LabSummary, stop: () => Promise<void>): Lab {
     prefix: summary.prefix,
     summary,
     stop,
+    rebuild,
     get silent() {
       return need(summary.silent, 'silent')
     },
