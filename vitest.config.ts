@@ -15,6 +15,7 @@ const SERIAL = [
   'test/lab/lab.test.ts', // namespaces; lossy host median within 0.3 ms
   'test/probe/fleet.test.ts', // 3 `serve` × 300 targets at 1 s; failover within 3 heartbeats
   'test/probe/leases.test.ts', // lease handover within 3 heartbeats of 500 ms (+ 2 s)
+  'test/probe/probe-only.test.ts', // `serve` + `probe` × 60 targets at 1 s; handover within 2 rounds
   'test/probe/lossy.test.ts', // median RTT within 0.3 ms, loss within 0.5 pp
   'test/probe/outages.test.ts', // lab namespaces; outage closed within 3 s
   'test/probe/scheduler.test.ts', // microsecond RTTs, changes followed within 2 s

@@ -29,12 +29,27 @@ export interface ServerOverrides {
   pinger?: Pinger
 }
 
+/** A probe-only process (`pingscope probe`, `serve --no-api`): no HTTP, no jobs, no alerting. */
+export type RunningProbe = Omit<RunningServer, 'app' | 'url'>
+
+/** Probing needs ICMP: a probe-only process that cannot send it stops with this. */
+export class ProbeUnavailableError extends Error {
+  override name = 'ProbeUnavailableError'
+}
+
 /**
  * config → database → migrations → policies → job runner → writer + fleet leases + scheduler → HTTP.
  * `stop()`: leases handed back (their rounds in flight finish first), scheduler, flush samples, HTTP,
  * jobs, database.
+ *
+ * With `api: false` (a probe-only process of the fleet) only the database, migrations, the writer, the
+ * leases and the scheduler run: the per-database work (policy jobs, alert evaluation and delivery) and
+ * the API stay with the `serve` processes, and a process that cannot probe refuses to start.
  */
-export async function startServer(config: Config, log: Logger, overrides: ServerOverrides = {}): Promise<RunningServer> {
+export async function startServer(config: Config, log: Logger, overrides?: ServerOverrides & { api?: true }): Promise<RunningServer>
+export async function startServer(config: Config, log: Logger, overrides: ServerOverrides & { api: false }): Promise<RunningProbe>
+export async function startServer(config: Config, log: Logger, overrides: ServerOverrides & { api?: boolean } = {}): Promise<RunningServer | RunningProbe> {
+  const withApi = overrides.api !== false
   const t0 = performance.now()
   const db = await openDatabase(config, { log, supervise: true })
   let app: FastifyInstance | undefined
@@ -42,7 +57,7 @@ export async function startServer(config: Config, log: Logger, overrides: Server
     sql: db.sql,
     log,
     mode: db.mode,
-    enabled: config.jobs.enabled,
+    enabled: config.jobs.enabled && withApi,
     pollMs: config.jobs.pollMs,
     vacuumIntervalMs: config.jobs.vacuumIntervalMs,
     stepMs: config.jobs.stepMs,
@@ -57,11 +72,11 @@ export async function startServer(config: Config, log: Logger, overrides: Server
   try {
     const { applied, version } = await migrate(db.sql)
     log.info({ applied, version }, applied.length ? 'migrations applied' : 'schema up to date')
-    await reconcilePolicies(db.sql, config.retention)
-    const jwtSecret = await loadJwtSecret(db.sql, config)
-    await ensureAdmin(db.sql, config, log)
-    jobs.start()
-    if (config.alerts.enabled) alerts = startAlerting({ sql: db.sql, log, evalMs: config.alerts.evalMs, groupWaitMs: config.alerts.groupWaitMs })
+    if (withApi) {
+      await reconcilePolicies(db.sql, config.retention)
+      jobs.start()
+      if (config.alerts.enabled) alerts = startAlerting({ sql: db.sql, log, evalMs: config.alerts.evalMs, groupWaitMs: config.alerts.groupWaitMs })
+    }
     if (config.probe.enabled) {
       try {
         pinger = overrides.pinger ?? createIcmpPinger()
@@ -69,9 +84,11 @@ export async function startServer(config: Config, log: Logger, overrides: Server
         // Without CAP_NET_RAW the API and CLI still work; say once, clearly, how to fix it.
         if (!(err instanceof IcmpPermissionError)) throw err
         probeError = err.message
+        if (!withApi) throw new ProbeUnavailableError(err.message)
         log.error(err.message)
       }
-    } else probeError = 'disabled by PROBE_ENABLED=false'
+    } else if (withApi) probeError = 'disabled by PROBE_ENABLED=false'
+    else throw new ProbeUnavailableError('probing is disabled by PROBE_ENABLED=false: a probe-only process has nothing to do')
     if (pinger) {
       // A process that probes joins the fleet of its site: it probes only the targets it holds a lease on.
       const now = () => performance.timeOrigin + performance.now()
@@ -106,6 +123,30 @@ export async function startServer(config: Config, log: Logger, overrides: Server
       if (scheduler) log.info({ scheduler: scheduler.stats(), writer: writer.stats(), leases: leases?.status() }, 'probe engine')
     }, 60_000)
     monitor.unref()
+    let stopping: Promise<void> | null = null
+    const stop = () =>
+      (stopping ??= (async () => {
+        clearInterval(monitor)
+        // Hand the targets over first: the other probes of the site take them at their next look.
+        await leases?.stop()
+        await scheduler?.stop()
+        await writer.stop()
+        pinger?.close()
+        const w = writer.stats()
+        log.info({ samplesWritten: w.written, samplesDropped: w.dropped, rounds: scheduler?.stats().rounds ?? 0 }, 'probe engine stopped')
+        live.close()
+        await app?.close()
+        await alerts?.stop()
+        await jobs.stop()
+        await db.close()
+      })())
+    if (!withApi) {
+      const { name, site } = config.probe
+      log.info({ name, site, database: db.mode, ms: Math.round(performance.now() - t0) }, 'pingscope probe is running (no API)')
+      return { db, scheduler, stop }
+    }
+    const jwtSecret = await loadJwtSecret(db.sql, config)
+    await ensureAdmin(db.sql, config, log)
     app = await buildApp({
       config,
       db,
@@ -125,29 +166,7 @@ export async function startServer(config: Config, log: Logger, overrides: Server
     })
     const url = await app.listen({ host: config.host, port: config.port })
     log.info({ url, database: db.mode, ms: Math.round(performance.now() - t0) }, 'pingscope is serving')
-    let stopping: Promise<void> | null = null
-    return {
-      app,
-      db,
-      url,
-      scheduler,
-      stop: () =>
-        (stopping ??= (async () => {
-          clearInterval(monitor)
-          // Hand the targets over first: the other probes of the site take them at their next look.
-          await leases?.stop()
-          await scheduler?.stop()
-          await writer.stop()
-          pinger?.close()
-          const w = writer.stats()
-          log.info({ samplesWritten: w.written, samplesDropped: w.dropped, rounds: scheduler?.stats().rounds ?? 0 }, 'probe engine stopped')
-          live.close()
-          await app!.close()
-          await alerts?.stop()
-          await jobs.stop()
-          await db.close()
-        })()),
-    }
+    return { app, db, url, scheduler, stop }
   } catch (err) {
     await leases?.stop().catch(() => {})
     await scheduler?.stop().catch(() => {})
