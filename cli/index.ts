@@ -41,7 +41,7 @@ const program = new Command()
   .addHelpText(
     'after',
     `
-Every command but serve, migrate and login needs a login (\`pingscope login\`), checked against the
+Every command but serve, probe, migrate and login needs a login (\`pingscope login\`), checked against the
 database each time; changes need the admin role. The database is DATABASE_URL, else the embedded
 one in DATA_DIR (usable while \`pingscope serve\` runs on it).
 
