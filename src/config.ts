@@ -46,6 +46,8 @@ export const configSchema = z
     // Traceroute.
     TRACEROUTE_BIN: z.string().trim().min(1).default('traceroute'),
     TRACEROUTE_CONCURRENCY: int(1, 64).default(4),
+    TRACEROUTE_SCHEDULE_ENABLED: bool.default(true),
+    TRACEROUTE_SCHEDULE_POLL_S: int(1, 3600).default(5),
 
     // Database: server mode when DATABASE_URL is set, embedded TimescaleDB otherwise.
     DATABASE_MODE: z.enum(['auto', 'embedded', 'server']).default('auto'),
@@ -167,7 +169,7 @@ export interface Config {
   }
   corsOrigins: string[]
   /** `searchPath`: the PATH the binary is looked up on (the process's own, not a setting). */
-  traceroute: { bin: string; concurrency: number; searchPath: string }
+  traceroute: { bin: string; concurrency: number; searchPath: string; scheduleEnabled: boolean; schedulePollMs: number }
 }
 
 export class ConfigError extends Error {
@@ -246,7 +248,13 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
       loginRateLimitGlobalPerMin: c.LOGIN_RATE_LIMIT_GLOBAL_PER_MIN,
     },
     corsOrigins: c.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
-    traceroute: { bin: c.TRACEROUTE_BIN, concurrency: c.TRACEROUTE_CONCURRENCY, searchPath: env.PATH ?? '' },
+    traceroute: {
+      bin: c.TRACEROUTE_BIN,
+      concurrency: c.TRACEROUTE_CONCURRENCY,
+      searchPath: env.PATH ?? '',
+      scheduleEnabled: c.TRACEROUTE_SCHEDULE_ENABLED,
+      schedulePollMs: c.TRACEROUTE_SCHEDULE_POLL_S * 1000,
+    },
   }
 }
 

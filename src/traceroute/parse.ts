@@ -14,6 +14,12 @@ export interface TracerouteHop {
   rttMs: number | null
   /** True only when no probe of the hop was answered (`*` for every probe). */
   isTimeout: boolean
+  /**
+   * Probes sent to the hop (`-q`: one answered time or `*` each) and the round trips of those answered.
+   * Absent in runs stored before they were kept (read back as 1 probe: see traceroute.repo.ts).
+   */
+  sent: number
+  rttsMs: number[]
   /** The line with surrounding whitespace removed, annotations (`!H`, `!X`...) and other addresses included. */
   raw: string
 }
@@ -53,10 +59,18 @@ function parseHopProbes(hop: number, rest: string, raw: string): TracerouteHop {
   let host: string | null = null
   let ip: string | null = null
   let first: { host: string; ip: string | null; rttMs: number } | null = null
+  let sent = 0
+  const rttsMs: number[] = []
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!
-    if (t === '*' || t.startsWith('!') || t.startsWith('[') || t.startsWith('<')) continue // timeout, annotation, -A, -e
+    if (t === '*') {
+      sent++
+      continue
+    }
+    if (t.startsWith('!') || t.startsWith('[') || t.startsWith('<')) continue // annotation, -A, -e
     if (RTT.test(t) && tokens[i + 1] === 'ms') {
+      sent++
+      rttsMs.push(Number(t))
       if (host !== null && first === null) first = { host, ip, rttMs: Number(t) }
       i++
       continue
@@ -69,10 +83,10 @@ function parseHopProbes(hop: number, rest: string, raw: string): TracerouteHop {
     host = t
     ip = isIP(t) ? t : null
   }
-  if (first) return { hop, host: first.host, ip: first.ip, rttMs: first.rttMs, isTimeout: false, raw }
+  if (first) return { hop, host: first.host, ip: first.ip, rttMs: first.rttMs, isTimeout: false, sent, rttsMs, raw }
   // An address without a time should not happen; keep it rather than call the hop a timeout.
-  if (host !== null) return { hop, host, ip, rttMs: null, isTimeout: false, raw }
-  return { hop, host: null, ip: null, rttMs: null, isTimeout: true, raw }
+  if (host !== null) return { hop, host, ip, rttMs: null, isTimeout: false, sent: Math.max(sent, 1), rttsMs, raw }
+  return { hop, host: null, ip: null, rttMs: null, isTimeout: true, sent, rttsMs, raw }
 }
 
 export interface PathSummary {

@@ -34,7 +34,15 @@ export interface NewTraceroute {
 }
 
 const toJsonHops = (hops: TracerouteHop[]) =>
-  hops.map((h) => ({ hop: h.hop, host: h.host, ip: h.ip, rtt_ms: h.rttMs, is_timeout: h.isTimeout, raw: h.raw }))
+  hops.map((h) => ({ hop: h.hop, host: h.host, ip: h.ip, rtt_ms: h.rttMs, is_timeout: h.isTimeout, sent: h.sent, rtts_ms: h.rttsMs, raw: h.raw }))
+
+/** Runs stored before per-hop probe counts were kept sent one probe per hop (-q 1). */
+const withProbes = (h: TracerouteHop): TracerouteHop => ({
+  ...h,
+  sent: h.sent ?? 1,
+  rttsMs: h.rttsMs ?? (h.rttMs === null ? [] : [h.rttMs]),
+})
+const withHops = <T extends { hops: TracerouteHop[] }>(r: T): T => ({ ...r, hops: r.hops.map(withProbes) })
 
 /**
  * Locks the target's row against concurrent traceroute inserts (and deletion) until the transaction ends,
@@ -48,7 +56,7 @@ export async function lockTargetForTraceroute(tx: Tx, targetId: number): Promise
 export async function findLatestTraceroute(sql: Queryable, targetId: number): Promise<{ id: number; pathHash: string | null; hops: TracerouteHop[] } | null> {
   const [row] = await sql<{ id: string; pathHash: string | null; hops: TracerouteHop[] }[]>`
     select id, path_hash, hops from traceroutes where target_id = ${targetId} order by id desc limit 1`
-  return row ? { ...row, id: Number(row.id) } : null
+  return row ? withHops({ ...row, id: Number(row.id) }) : null
 }
 
 export async function insertTraceroute(sql: Queryable, t: NewTraceroute): Promise<number> {
@@ -76,5 +84,37 @@ export async function listTraceroutes(sql: Queryable, q: { targetId: number; lim
     ${q.id === undefined ? sql`` : sql`where r.id = ${q.id}`}
     order by r.id desc
     limit ${q.limit}`
-  return rows.map((r) => ({ ...r, id: Number(r.id) }))
+  return rows.map((r) => withHops({ ...r, id: Number(r.id) }))
+}
+
+/**
+ * A target's runs that started in [from, to), oldest first, each with `pathChanged` against the run
+ * before it (which may lie before `from`); at most `limit`, the newest ones.
+ */
+export async function pathHistory(sql: Queryable, q: { targetId: number; from: Date; to: Date; limit: number }): Promise<TracerouteRow[]> {
+  const rows = await sql<(Omit<TracerouteRow, 'id'> & { id: string })[]>`
+    select * from (
+      select r.*, t.address as target_ip
+      from (
+        select id, target_id, started_at, finished_at, duration_ms, max_hops, hops, hop_count, reached, path_hash,
+               coalesce(lag(path_hash) over (order by id) <> path_hash, false) as path_changed
+        from traceroutes where target_id = ${q.targetId}
+      ) r
+      join targets t on t.id = r.target_id
+      where r.started_at >= ${q.from} and r.started_at < ${q.to}
+      order by r.id desc
+      limit ${q.limit}
+    ) newest
+    order by id`
+  return rows.map((r) => withHops({ ...r, id: Number(r.id) }))
+}
+
+/** Runs by id, of one target (others are left out). */
+export async function findTraceroutes(sql: Queryable, targetId: number, ids: number[]): Promise<TracerouteRow[]> {
+  const found: TracerouteRow[] = []
+  for (const id of ids) {
+    const [row] = await listTraceroutes(sql, { targetId, limit: 1, id })
+    if (row) found.push(row)
+  }
+  return found
 }

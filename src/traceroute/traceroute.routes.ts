@@ -3,7 +3,19 @@ import { z } from 'zod'
 import type { Sql } from '../db/open.js'
 import { targetIdParams } from '../targets/targets.schema.js'
 import { createTracerouteRunner } from './runner.js'
-import { tracerouteHistoryQuery, tracerouteOut, tracerouteRunQuery } from './traceroute.schema.js'
+import { createPathScheduler } from './path-scheduler.js'
+import { getSchedule, pathDiffJson, pathHistoryJson, removeSchedule, setSchedule } from './path.service.js'
+import {
+  pathDiffOut,
+  pathDiffQuery,
+  pathHistoryOut,
+  pathHistoryQuery,
+  scheduleBody,
+  scheduleOut,
+  tracerouteHistoryQuery,
+  tracerouteOut,
+  tracerouteRunQuery,
+} from './traceroute.schema.js'
 import { createTracerouteService, tracerouteJson } from './traceroute.service.js'
 
 export interface TracerouteRoutesOptions {
@@ -12,6 +24,9 @@ export interface TracerouteRoutesOptions {
   bin: string
   /** Runs at once (config.traceroute.concurrency). */
   concurrency: number
+  /** Run the targets' schedules in this process (config.traceroute.scheduleEnabled; default off). */
+  scheduleEnabled?: boolean
+  schedulePollMs?: number
 }
 
 export const tracerouteRoutes: FastifyPluginAsyncZod<TracerouteRoutesOptions> = async (app, opts) => {
@@ -21,8 +36,13 @@ export const tracerouteRoutes: FastifyPluginAsyncZod<TracerouteRoutesOptions> = 
     concurrency: opts.concurrency,
     log: app.log,
   })
+  const scheduler = opts.scheduleEnabled ? createPathScheduler({ sql: opts.sql, service, log: app.log, pollMs: opts.schedulePollMs ?? 5000 }) : null
+  if (scheduler) app.addHook('onReady', async () => scheduler.start())
   // Running traceroutes would hold a closing server for up to their timeout.
-  app.addHook('preClose', async () => service.close())
+  app.addHook('preClose', async () => {
+    service.close()
+    await scheduler?.stop()
+  })
   const tags = ['traceroute']
 
   app.post(
@@ -49,5 +69,62 @@ export const tracerouteRoutes: FastifyPluginAsyncZod<TracerouteRoutesOptions> = 
       schema: { tags, summary: 'Stored traceroutes of the target, newest first', params: targetIdParams, querystring: tracerouteHistoryQuery, response: { 200: z.array(tracerouteOut) } },
     },
     async (req) => (await service.history(req.params.id, req.query.limit)).map(tracerouteJson),
+  )
+
+  app.get(
+    '/targets/:id/traceroute-schedule',
+    { onRequest: [app.authenticate], schema: { tags, summary: "The target's traceroute schedule (404 when it has none)", params: targetIdParams, response: { 200: scheduleOut } } },
+    async (req) => getSchedule(opts.sql, req.params.id),
+  )
+
+  app.put(
+    '/targets/:id/traceroute-schedule',
+    {
+      onRequest: [app.authenticate, app.requireAdmin],
+      schema: {
+        tags,
+        summary: 'Run traceroute to the target on a schedule (path history); the first run is due at once',
+        params: targetIdParams,
+        body: scheduleBody,
+        response: { 200: scheduleOut },
+      },
+    },
+    async (req) => setSchedule(opts.sql, req.params.id, req.body, req.user.username),
+  )
+
+  app.delete(
+    '/targets/:id/traceroute-schedule',
+    {
+      onRequest: [app.authenticate, app.requireAdmin],
+      schema: { tags, summary: 'Stop the scheduled traceroutes (the runs stay)', params: targetIdParams, response: { 200: z.object({ message: z.string(), id: z.number().int() }) } },
+    },
+    async (req) => {
+      await removeSchedule(opts.sql, req.params.id)
+      return { message: 'Traceroute schedule removed', id: req.params.id }
+    },
+  )
+
+  app.get(
+    '/targets/:id/path-history',
+    {
+      onRequest: [app.authenticate],
+      schema: {
+        tags,
+        summary: 'Traceroute runs over a window, oldest first, per hop: address, loss, mean RTT; and the distinct paths',
+        params: targetIdParams,
+        querystring: pathHistoryQuery,
+        response: { 200: pathHistoryOut },
+      },
+    },
+    async (req) => pathHistoryJson(opts.sql, req.params.id, req.query, new Date()),
+  )
+
+  app.get(
+    '/targets/:id/path-diff',
+    {
+      onRequest: [app.authenticate],
+      schema: { tags, summary: 'Two traceroute runs of the target hop by hop', params: targetIdParams, querystring: pathDiffQuery, response: { 200: pathDiffOut } },
+    },
+    async (req) => pathDiffJson(opts.sql, req.params.id, req.query.a, req.query.b),
   )
 }

@@ -2,10 +2,10 @@ import pLimit from 'p-limit'
 import type { Sql } from '../db/open.js'
 import { AppError, notFound } from '../errors.js'
 import { isoOrNull } from '../lib/format.js'
-import type { TracerouteOut } from './traceroute.schema.js'
+import type { TracerouteHopOut, TracerouteOut } from './traceroute.schema.js'
 import { recordEvent } from '../events/events.repo.js'
 import { requireTarget } from '../targets/targets.service.js'
-import { parseTraceroute, summarisePath } from './parse.js'
+import { type TracerouteHop, parseTraceroute, summarisePath } from './parse.js'
 import { TracerouteError, type TracerouteRunner } from './runner.js'
 import {
   type TracerouteRow,
@@ -34,10 +34,19 @@ export interface TracerouteServiceDeps {
 }
 
 export interface TracerouteService {
-  run(targetId: number, opts: { maxHops: number; timeoutS: number }, actor: string): Promise<TracerouteRow>
+  run(targetId: number, opts: RunOptions, actor: string): Promise<TracerouteRow>
+  /** Runs that could start now without waiting (scheduled runs take only these). */
+  freeSlots(): number
   history(targetId: number, limit: number): Promise<TracerouteRow[]>
   /** Kills running traceroutes and turns queued ones away (server shutdown). */
   close(): void
+}
+
+export interface RunOptions {
+  maxHops: number
+  timeoutS: number
+  /** Probes per hop (default 1). */
+  queries?: number
 }
 
 const busy = () => new AppError(503, 'Too many traceroutes running')
@@ -75,11 +84,11 @@ export function createTracerouteService(deps: TracerouteServiceDeps): Traceroute
     })
   }
 
-  async function run(targetId: number, opts: { maxHops: number; timeoutS: number }, actor: string): Promise<TracerouteRow> {
+  async function run(targetId: number, opts: RunOptions, actor: string): Promise<TracerouteRow> {
     const target = await requireTarget(sql, targetId)
     const timeoutMs = Math.round(opts.timeoutS * 1000)
     const result = await whenSlotFree(timeoutMs, () =>
-      runner.run({ address: target.address, maxHops: opts.maxHops, timeoutMs, signal: shutdown.signal }),
+      runner.run({ address: target.address, maxHops: opts.maxHops, timeoutMs, queries: opts.queries ?? 1, signal: shutdown.signal }),
     ).catch((error: unknown) => {
       if (!(error instanceof TracerouteError)) throw error
       log.warn({ targetId, address: target.address, reason: error.reason, err: error.message }, 'traceroute failed')
@@ -130,6 +139,7 @@ export function createTracerouteService(deps: TracerouteServiceDeps): Traceroute
 
   return {
     run,
+    freeSlots: () => Math.max(0, deps.concurrency - limit.activeCount - limit.pendingCount),
     async history(targetId, n) {
       await requireTarget(sql, targetId)
       return listTraceroutes(sql, { targetId, limit: n })
@@ -158,6 +168,22 @@ export function tracerouteJson(r: TracerouteRow): TracerouteOut {
     hop_count: r.hopCount,
     reached: r.reached,
     path_changed: r.pathChanged,
-    hops: r.hops.map((h) => ({ hop: h.hop, host: h.host, ip: h.ip, rtt_ms: h.rttMs, is_timeout: h.isTimeout, raw: h.raw })),
+    hops: r.hops.map(hopJson),
+  }
+}
+
+export function hopJson(h: TracerouteHop): TracerouteHopOut {
+  const answered = h.rttsMs.length
+  return {
+    hop: h.hop,
+    host: h.host,
+    ip: h.ip,
+    rtt_ms: h.rttMs,
+    is_timeout: h.isTimeout,
+    sent: h.sent,
+    rtts_ms: h.rttsMs,
+    loss_pct: h.sent > 0 ? Math.round(((h.sent - answered) / h.sent) * 10_000) / 100 : 100,
+    rtt_avg_ms: answered ? Math.round((h.rttsMs.reduce((a, b) => a + b, 0) / answered) * 1000) / 1000 : null,
+    raw: h.raw,
   }
 }

@@ -198,7 +198,10 @@ describe.each(ENGINES)('auth matrix and fuzzing over every route (%s engine)', (
                 : method === 'POST' && path === '/alerts/channels' ? { name: `fuzz ${nextIp++}`, kind: 'slack', config: { url: 'http://127.0.0.1:1/' } }
                   : method === 'POST' && path === '/alerts/silences' ? silence()
                     : method === 'POST' && path === '/incidents/{id}/notes' ? { text: 'fuzz' }
-                      : {}
+                      : method === 'PUT' && path === '/targets/{id}/traceroute-schedule' ? { interval_s: 3600 }
+                        : {}
+    // A valid query string where a route requires one, so that only the fuzzed path parameter is wrong.
+    const validQuery = (path: string) => (path === '/targets/{id}/path-diff' ? '?a=1&b=2' : '')
     const idFor = (path: string) =>
       path.startsWith('/users/') ? userId
         : path.startsWith('/tokens/') ? tokenId
@@ -245,7 +248,7 @@ describe.each(ENGINES)('auth matrix and fuzzing over every route (%s engine)', (
       for (const name of params) {
         for (const v of pathValues) {
           const value = name === 'file' ? `${v}.svg` : v
-          await send(`${method} ${path} ${name}=${value.slice(0, 40)}`, { method, url: fill(path, value), ...body() }, name)
+          await send(`${method} ${path} ${name}=${value.slice(0, 40)}`, { method, url: fill(path, value) + validQuery(path), ...body() }, name)
         }
       }
       for (const name of query) {

@@ -21,9 +21,12 @@ export interface TestApp {
   close(): Promise<void>
 }
 
-/** The HTTP app on a fresh database of `engine` (no scheduler), with an admin and a viewer logged in. */
+/**
+ * The HTTP app on a fresh database of `engine` (no probe scheduler; no traceroute schedules run unless
+ * `env` turns them on), with an admin and a viewer logged in.
+ */
 export async function buildTestApp(engine: EngineKind, env: Record<string, string> = {}): Promise<TestApp> {
-  const db = await openTestDatabase({ engine, env: { ADMIN_PASSWORD: ADMIN.password, ...env } })
+  const db = await openTestDatabase({ engine, env: { ADMIN_PASSWORD: ADMIN.password, TRACEROUTE_SCHEDULE_ENABLED: 'false', ...env } })
   const jwtSecret = await loadJwtSecret(db.sql, db.config)
   await ensureAdmin(db.sql, db.config, testLog)
   await createUser(db.sql, { username: VIEWER.username, passwordHash: await hashPassword(VIEWER.password), role: 'viewer' })

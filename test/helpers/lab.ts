@@ -249,3 +249,22 @@ function isAlive(pid: number): boolean {
 function range(from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, i) => from + i)
 }
+
+/**
+ * A second way from the root namespace to the lab chain's end host: a new link root <-> r2 (inside the
+ * instance's 10.202 /20, named with its prefix so `lab.stop()` sweeps it) and a /32 route over it. r3
+ * and the end host already route the whole /20 back through r2. traceroute then sees 3 hops, the first
+ * `via`. `remove()` takes the link (and its route) away again.
+ */
+export async function addChainShortcut(lab: Lab): Promise<{ via: string; link: string; remove(): Promise<void> }> {
+  const r2 = `${lab.prefix}r2` // namespace names: scripts/lab/lab.sh
+  const net = `10.202.${Number(lab.chain.hops[0]!.split('.')[2]) + 8}` // the instance's base /24 + 9
+  const link = `${lab.prefix}alt`
+  await run('ip', ['link', 'add', link, 'type', 'veth', 'peer', 'name', 'alt0', 'netns', r2])
+  await run('ip', ['addr', 'add', `${net}.1/24`, 'dev', link])
+  await run('ip', ['link', 'set', link, 'up'])
+  await run('ip', ['-n', r2, 'addr', 'add', `${net}.2/24`, 'dev', 'alt0'])
+  await run('ip', ['-n', r2, 'link', 'set', 'alt0', 'up'])
+  await run('ip', ['route', 'add', `${lab.chain.end}/32`, 'via', `${net}.2`, 'dev', link])
+  return { via: `${net}.2`, link, remove: async () => void (await run('ip', ['link', 'del', link]).catch(() => undefined)) }
+}

@@ -10,9 +10,10 @@ import { probeWaitSeconds, tracerouteArgs } from '../../src/traceroute/runner.js
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/traceroute')
 const fixture = (name: string) => readFileSync(path.join(FIXTURES, name), 'utf8')
 
-/** An answered hop as printed with -n (host = address). */
-const ok = (hop: number, ip: string, rttMs: number, raw: string): TracerouteHop => ({ hop, host: ip, ip, rttMs, isTimeout: false, raw })
-const star = (hop: number, raw = `${hop}  *`): TracerouteHop => ({ hop, host: null, ip: null, rttMs: null, isTimeout: true, raw })
+/** An answered hop as printed with -n (host = address); one probe unless its answered times are given. */
+const ok = (hop: number, ip: string, rttMs: number, raw: string, rttsMs = [rttMs], sent = rttsMs.length): TracerouteHop => ({ hop, host: ip, ip, rttMs, isTimeout: false, sent, rttsMs, raw })
+/** A hop whose probes (one unless the line shows more) all went unanswered. */
+const star = (hop: number, raw = `${hop}  *`): TracerouteHop => ({ hop, host: null, ip: null, rttMs: null, isTimeout: true, sent: raw.split('*').length - 1, rttsMs: [], raw })
 const stars = (from: number, to: number, raw?: string) => Array.from({ length: to - from + 1 }, (_, i) => star(from + i, raw?.replace('#', String(from + i))))
 
 const CHAIN = ['10.202.17.2', '10.202.18.2', '10.202.19.2', '10.202.20.2']
@@ -33,17 +34,26 @@ describe('parseTraceroute', () => {
 
   it('takes the first probe of three and keeps the line as raw', () => {
     expect(parseTraceroute(fixture('lab-chain-q3.txt')).hops).toEqual([
-      ok(1, '10.202.17.2', 0.051, '1  10.202.17.2  0.051 ms  0.006 ms  0.004 ms'),
-      ok(2, '10.202.18.2', 0.011, '2  10.202.18.2  0.011 ms  0.007 ms  0.007 ms'),
-      ok(3, '10.202.19.2', 0.014, '3  10.202.19.2  0.014 ms  0.009 ms  0.009 ms'),
-      ok(4, '10.202.20.2', 0.016, '4  10.202.20.2  0.016 ms  0.010 ms  0.010 ms'),
+      ok(1, '10.202.17.2', 0.051, '1  10.202.17.2  0.051 ms  0.006 ms  0.004 ms', [0.051, 0.006, 0.004]),
+      ok(2, '10.202.18.2', 0.011, '2  10.202.18.2  0.011 ms  0.007 ms  0.007 ms', [0.011, 0.007, 0.007]),
+      ok(3, '10.202.19.2', 0.014, '3  10.202.19.2  0.014 ms  0.009 ms  0.009 ms', [0.014, 0.009, 0.009]),
+      ok(4, '10.202.20.2', 0.016, '4  10.202.20.2  0.016 ms  0.010 ms  0.010 ms', [0.016, 0.01, 0.01]),
     ])
   })
 
   it('keeps the first responding address when one hop line holds several (ECMP)', () => {
     expect(parseTraceroute(fixture('lab-ecmp-q5.txt')).hops).toEqual([
-      ok(1, '10.202.18.2', 0.024, '1  10.202.18.2  0.024 ms  0.006 ms 10.202.26.2  0.008 ms  0.005 ms  0.005 ms'),
-      ok(2, '10.202.20.2', 0.013, '2  10.202.20.2  0.013 ms 10.202.19.2  0.009 ms  0.007 ms 10.202.20.2  0.007 ms 10.202.19.2  0.008 ms'),
+      ok(1, '10.202.18.2', 0.024, '1  10.202.18.2  0.024 ms  0.006 ms 10.202.26.2  0.008 ms  0.005 ms  0.005 ms', [0.024, 0.006, 0.008, 0.005, 0.005]),
+      ok(2, '10.202.20.2', 0.013, '2  10.202.20.2  0.013 ms 10.202.19.2  0.009 ms  0.007 ms 10.202.20.2  0.007 ms 10.202.19.2  0.008 ms', [0.013, 0.009, 0.007, 0.007, 0.008]),
+    ])
+  })
+
+  it('counts every probe of a hop, answered or not, for per-hop loss', () => {
+    const out = ['traceroute to 10.0.0.9 (10.0.0.9), 30 hops max, 60 byte packets', ' 1  10.0.0.1  0.512 ms *  0.731 ms', ' 2  * * *', ' 3  10.0.0.9  1.2 ms !H  1.4 ms  *'].join('\n')
+    expect(parseTraceroute(out).hops).toEqual([
+      ok(1, '10.0.0.1', 0.512, '1  10.0.0.1  0.512 ms *  0.731 ms', [0.512, 0.731], 3),
+      star(2, '2  * * *'),
+      ok(3, '10.0.0.9', 1.2, '3  10.0.0.9  1.2 ms !H  1.4 ms  *', [1.2, 1.4], 3),
     ])
   })
 
@@ -73,16 +83,16 @@ describe('parseTraceroute', () => {
 
   it('counts a hop as answered when any probe is, with timeouts around it', () => {
     expect(parseTraceroute(fixture('lab-prohibit-q3.txt')).hops).toEqual([
-      ok(1, '10.202.17.2', 0.035, '1  10.202.17.2  0.035 ms  0.010 ms  0.006 ms'),
+      ok(1, '10.202.17.2', 0.035, '1  10.202.17.2  0.035 ms  0.010 ms  0.006 ms', [0.035, 0.01, 0.006]),
       ...stars(2, 6, '#  * * *'),
-      ok(7, '10.202.18.2', 0.044, '7  * 10.202.18.2  0.044 ms !X *'),
+      ok(7, '10.202.18.2', 0.044, '7  * 10.202.18.2  0.044 ms !X *', [0.044], 3),
     ])
   })
 
   it('reads IPv6 loopback (traceroute -n -6 ::1)', () => {
     expect(parseTraceroute(fixture('loopback-v6.txt'))).toEqual({
       destination: '::1',
-      hops: [ok(1, '::1', 0.469, '1  ::1  0.469 ms  0.399 ms  0.388 ms')],
+      hops: [ok(1, '::1', 0.469, '1  ::1  0.469 ms  0.399 ms  0.388 ms', [0.469, 0.399, 0.388])],
     })
   })
 
@@ -90,9 +100,9 @@ describe('parseTraceroute', () => {
     expect(parseTraceroute(fixture('synthetic-named.txt'))).toEqual({
       destination: '2001:db8:20::7',
       hops: [
-        { hop: 1, host: 'router.lan', ip: '2001:db8::1', rttMs: 1.111, isTimeout: false, raw: '1  router.lan (2001:db8::1)  1.111 ms' },
+        { hop: 1, host: 'router.lan', ip: '2001:db8::1', rttMs: 1.111, isTimeout: false, sent: 1, rttsMs: [1.111], raw: '1  router.lan (2001:db8::1)  1.111 ms' },
         star(2),
-        { hop: 3, host: 'core1.example.net', ip: '2001:db8:10::1', rttMs: 5.432, isTimeout: false, raw: '3  core1.example.net (2001:db8:10::1)  5.432 ms !H' },
+        { hop: 3, host: 'core1.example.net', ip: '2001:db8:10::1', rttMs: 5.432, isTimeout: false, sent: 1, rttsMs: [5.432], raw: '3  core1.example.net (2001:db8:10::1)  5.432 ms !H' },
       ],
     })
   })

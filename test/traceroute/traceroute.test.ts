@@ -8,7 +8,7 @@ import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type TestApp, buildTestApp } from '../helpers/app.js'
 import { tempDir } from '../helpers/db.js'
-import { type Lab, startLab } from '../helpers/lab.js'
+import { type Lab, addChainShortcut, startLab } from '../helpers/lab.js'
 import { ENGINES } from '../helpers/engines.js'
 
 const run = promisify(execFile)
@@ -70,22 +70,10 @@ describe.each(ENGINES)('traceroute through the lab chain (%s engine)', (engine) 
   const trace = (query = 'max_hops=10&timeout=10', headers = t.admin) =>
     t.app.inject({ method: 'POST', url: `/targets/${targetId}/traceroute?${query}`, headers })
 
-  /**
-   * A second way from the root namespace to the end host: a new link root <-> r2 (inside this lab
-   * instance's 10.202 /20, named with its prefix so lab.stop() sweeps it) and a /32 route over it.
-   * r3 and the end host already route the whole /20 back through r2.
-   */
   async function addShortcut(): Promise<{ via: string }> {
-    const r2 = `${lab.prefix}r2` // namespace names: scripts/lab/lab.sh
-    const net = `10.202.${Number(lab.chain.hops[0]!.split('.')[2]) + 8}` // the instance's base /24 + 9
-    altLink = `${lab.prefix}alt`
-    await run('ip', ['link', 'add', altLink, 'type', 'veth', 'peer', 'name', 'alt0', 'netns', r2])
-    await run('ip', ['addr', 'add', `${net}.1/24`, 'dev', altLink])
-    await run('ip', ['link', 'set', altLink, 'up'])
-    await run('ip', ['-n', r2, 'addr', 'add', `${net}.2/24`, 'dev', 'alt0'])
-    await run('ip', ['-n', r2, 'link', 'set', 'alt0', 'up'])
-    await run('ip', ['route', 'add', `${lab.chain.end}/32`, 'via', `${net}.2`, 'dev', altLink])
-    return { via: `${net}.2` }
+    const shortcut = await addChainShortcut(lab)
+    altLink = shortcut.link
+    return shortcut
   }
 
   const pathChanges = () =>
@@ -102,7 +90,18 @@ describe.each(ENGINES)('traceroute through the lab chain (%s engine)', (engine) 
     expect(first).toMatchObject({ target_id: targetId, target_ip: lab.chain.end, max_hops: 10, hop_count: 4, reached: true, path_changed: false })
     expect(first.hops.map((h) => h.ip)).toEqual(lab.chain.hops)
     for (const h of first.hops) {
-      expect(h).toEqual({ hop: h.hop, host: h.ip, ip: h.ip, rtt_ms: expect.any(Number), is_timeout: false, raw: `${h.hop}  ${h.ip}  ${h.rtt_ms!.toFixed(3)} ms` })
+      expect(h).toEqual({
+        hop: h.hop,
+        host: h.ip,
+        ip: h.ip,
+        rtt_ms: expect.any(Number),
+        is_timeout: false,
+        sent: 1,
+        rtts_ms: [h.rtt_ms],
+        loss_pct: 0,
+        rtt_avg_ms: h.rtt_ms,
+        raw: `${h.hop}  ${h.ip}  ${h.rtt_ms!.toFixed(3)} ms`,
+      })
     }
     expect(first.duration_ms).toBeGreaterThan(0)
     expect(Date.parse(first.finished_at)).toBeGreaterThanOrEqual(Date.parse(first.started_at))
