@@ -25,6 +25,7 @@ const SERIAL = [
   'test/web/charts.test.ts', // Chromium, `serve`; chart geometry, URL round trips
   'test/web/state.test.ts', // Chromium, `serve`, live loopback targets; status agreement
   'test/web/incidents.test.ts', // Chromium, `serve` with alerting on a silent lab host
+  'test/web/paths.test.ts', // Chromium, `serve`, lab chain traced on a schedule
 ]
 
 const shared = {
