@@ -8,6 +8,7 @@ import { closeOrphanIncidents, heldIncidents, updateIncidentPeak } from './incid
 import { type RuleRow, listRules } from './rules.repo.js'
 import { activeSilences } from './silences.repo.js'
 import { StateConflict, type StoredState, listStates, writeState } from './state.repo.js'
+import { createPeriodic } from '../lib/periodic.js'
 import { type Subject, fire, queueHeldFire, resolve } from './transitions.js'
 
 // The evaluator: every `intervalMs` (ALERTS_EVAL_S, 10 s) one pass over every rule × target in its
@@ -53,9 +54,6 @@ export function createEvaluator(opts: EvaluatorOptions) {
   const intervalMs = opts.intervalMs ?? 10_000
   const groupWaitMs = opts.groupWaitMs ?? 20_000
   const stats: EvaluatorStats = { passes: 0, failures: 0, fired: 0, resolved: 0, conflicts: 0, lastPassMs: null, lastError: null }
-  let timer: NodeJS.Timeout | null = null
-  let running: Promise<void> | null = null
-  let stopped = true
 
   /** Runs one write; a conflict with another evaluator (or a rule deleted meanwhile) skips the pair. */
   async function attempt(what: string, fn: () => Promise<unknown>): Promise<void> {
@@ -189,34 +187,16 @@ export function createEvaluator(opts: EvaluatorOptions) {
     stats.lastPassMs = Math.round(performance.now() - t0)
   }
 
-  function schedule(): void {
-    if (stopped) return
-    timer = setTimeout(() => {
-      running = tick()
-        .catch((err) => {
-          stats.failures++
-          stats.lastError = (err as Error).message
-          log.warn({ err }, 'alert evaluation failed')
-        })
-        .finally(() => {
-          running = null
-          schedule()
-        })
-    }, intervalMs)
-    timer.unref()
-  }
+  const loop = createPeriodic(() => tick(), intervalMs, (err) => {
+    stats.failures++
+    stats.lastError = err.message
+    log.warn({ err }, 'alert evaluation failed')
+  })
 
   return {
     tick,
-    start(): void {
-      stopped = false
-      schedule()
-    },
-    async stop(): Promise<void> {
-      stopped = true
-      if (timer) clearTimeout(timer)
-      await running
-    },
+    start: () => loop.start(),
+    stop: () => loop.stop(),
     stats: (): EvaluatorStats => ({ ...stats }),
   }
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import pLimit from 'p-limit'
 import type { Sql } from '../db/open.js'
+import { createPeriodic } from '../lib/periodic.js'
 import type { Logger } from '../log.js'
 import { type Deliver, createDeliver } from './deliver.js'
 import { type Backoff, backoffMs, groupBatch } from './notify.js'
@@ -74,9 +75,6 @@ export function createSender(opts: SenderOptions) {
   // Unique per sender instance: a restarted process is a new owner and waits for its old leases.
   const owner = `${process.pid}-${randomBytes(4).toString('hex')}`
   const stats: SenderStats = { ticks: 0, delivered: 0, notifications: 0, failures: 0, givenUp: 0, lastError: null }
-  let timer: NodeJS.Timeout | null = null
-  let running: Promise<void> | null = null
-  let stopped = false
   let lastPrune = 0
 
   async function sendChannel(head: QueueHead): Promise<void> {
@@ -136,34 +134,16 @@ export function createSender(opts: SenderOptions) {
     }
   }
 
-  function schedule(): void {
-    if (stopped) return
-    timer = setTimeout(() => {
-      running = tick()
-        .catch((err) => {
-          stats.lastError = (err as Error).message
-          log.warn({ err }, 'sender pass failed')
-        })
-        .finally(() => {
-          running = null
-          schedule()
-        })
-    }, pollMs)
-    timer.unref()
-  }
+  const loop = createPeriodic(tick, pollMs, (err) => {
+    stats.lastError = err.message
+    log.warn({ err }, 'sender pass failed')
+  })
 
   return {
     tick,
-    start(): void {
-      stopped = false
-      schedule()
-    },
+    start: () => loop.start(),
     /** Stops polling and waits for the pass in progress (its deliveries finish or time out). */
-    async stop(): Promise<void> {
-      stopped = true
-      if (timer) clearTimeout(timer)
-      await running
-    },
+    stop: () => loop.stop(),
     stats: (): SenderStats => ({ ...stats }),
   }
 }

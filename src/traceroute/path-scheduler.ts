@@ -1,4 +1,5 @@
 import type { Sql } from '../db/open.js'
+import { createPeriodic } from '../lib/periodic.js'
 import { claimDueSchedules, recordScheduledRun } from './schedules.repo.js'
 import type { TracerouteService } from './traceroute.service.js'
 
@@ -21,8 +22,6 @@ export function createPathScheduler(opts: PathSchedulerOptions) {
   const { sql, service, log } = opts
   const timeoutS = opts.timeoutS ?? 60
   const inFlight = new Set<Promise<void>>()
-  let timer: NodeJS.Timeout | null = null
-  let stopped = true
   let runs = 0
   let failures = 0
 
@@ -48,26 +47,14 @@ export function createPathScheduler(opts: PathSchedulerOptions) {
     }
   }
 
-  function schedule(): void {
-    if (stopped) return
-    timer = setTimeout(() => {
-      tick()
-        .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'claiming scheduled traceroutes failed'))
-        .finally(schedule)
-    }, opts.pollMs)
-    timer.unref()
-  }
+  const loop = createPeriodic(tick, opts.pollMs, (err) => log.warn({ err: err.message }, 'claiming scheduled traceroutes failed'))
 
   return {
     tick,
-    start(): void {
-      stopped = false
-      schedule()
-    },
+    start: () => loop.start(),
     /** Stops claiming; the runs in flight end (the service's close kills them) and are awaited. */
     async stop(): Promise<void> {
-      stopped = true
-      if (timer) clearTimeout(timer)
+      await loop.stop()
       await Promise.allSettled([...inFlight])
     },
     stats: () => ({ runs, failures, inFlight: inFlight.size }),
