@@ -1,6 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { LOCK_FILE } from '../../src/db/engine/lock.js'
+import type { TestStore } from './db.js'
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 /** The compiled CLI, as users run it (`npm test` builds before running the tests). */
@@ -44,4 +47,29 @@ export async function waitForHealthy(url: string, timeoutMs: number): Promise<{ 
     await new Promise((r) => setTimeout(r, 100))
   }
   throw new Error(`${url}/health did not answer 200 within ${timeoutMs} ms`)
+}
+
+/** SIGTERM to each process still running, SIGKILL to any that has not exited 20 s later. */
+export async function stopSpawned(ps: readonly Spawned[]): Promise<void> {
+  for (const p of ps) {
+    if (p.child.exitCode !== null || p.child.signalCode !== null) continue
+    p.child.kill('SIGTERM')
+    await Promise.race([p.exited, new Promise((r) => setTimeout(r, 20_000))])
+    if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL')
+  }
+}
+
+/**
+ * Removes a store once its embedded engine is gone: the engine lingers a second after its last client
+ * (the lock file names it); one still there after 20 s is killed by the pid in its lock file.
+ */
+export async function removeStoreAfterEngine(store: TestStore): Promise<void> {
+  const lock = path.join(store.dataDir, LOCK_FILE)
+  const t0 = Date.now()
+  while (existsSync(lock) && Date.now() - t0 < 20_000) await new Promise((r) => setTimeout(r, 200))
+  if (existsSync(lock)) {
+    const pid = Number((JSON.parse(readFileSync(lock, 'utf8')) as { pid: unknown }).pid)
+    if (pid > 0) process.kill(pid, 'SIGKILL')
+  }
+  await store.remove()
 }

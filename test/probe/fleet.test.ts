@@ -1,11 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs'
-import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { LOCK_FILE } from '../../src/db/engine/lock.js'
 import { phaseMs } from '../../src/probe/slots.js'
 import { type TestDatabase, type TestStore, createTestStore, openTestDatabase } from '../helpers/db.js'
 import { ENGINES } from '../helpers/engines.js'
-import { type Spawned, freePort, spawnCli, waitForHealthy } from '../helpers/process.js'
+import { type Spawned, freePort, removeStoreAfterEngine, spawnCli, stopSpawned, waitForHealthy } from '../helpers/process.js'
 
 // Three real `pingscope serve` processes on one database share 300 loopback targets probed every
 // second. Every target is probed exactly once per round: one sample per target per 1-second slot of its
@@ -55,25 +52,9 @@ describe.each(ENGINES)('probe fleet: three `pingscope serve` on one database (%s
   let db: TestDatabase | undefined
 
   afterEach(async () => {
-    for (const s of running.splice(0)) {
-      if (s.p.child.exitCode === null && s.p.child.signalCode === null) {
-        s.p.child.kill('SIGTERM')
-        await Promise.race([s.p.exited, sleep(20_000)])
-        if (s.p.child.exitCode === null && s.p.child.signalCode === null) s.p.child.kill('SIGKILL')
-      }
-    }
+    await stopSpawned(running.splice(0).map((s) => s.p))
     await db?.destroy({ keep: true })
-    if (store) {
-      // The embedded engine lingers a second after its last client; remove its directory once it is gone.
-      const lock = path.join(store.dataDir, LOCK_FILE)
-      const t0 = Date.now()
-      while (existsSync(lock) && Date.now() - t0 < 20_000) await sleep(200)
-      if (existsSync(lock)) {
-        const pid = Number(JSON.parse(readFileSync(lock, 'utf8')).pid)
-        if (pid > 0) process.kill(pid, 'SIGKILL')
-      }
-      await store.remove()
-    }
+    if (store) await removeStoreAfterEngine(store)
     store = undefined
     db = undefined
   })

@@ -1,12 +1,9 @@
 import { execFileSync, spawn } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
-import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { LOCK_FILE } from '../../src/db/engine/lock.js'
 import { phaseMs } from '../../src/probe/slots.js'
 import { type TestDatabase, type TestStore, createTestStore, openTestDatabase, tempDir } from '../helpers/db.js'
 import { ENGINES } from '../helpers/engines.js'
-import { CLI, type Spawned, freePort, spawnCli, waitForHealthy } from '../helpers/process.js'
+import { CLI, type Spawned, freePort, removeStoreAfterEngine, spawnCli, stopSpawned, waitForHealthy } from '../helpers/process.js'
 
 // `pingscope probe` (= `serve --no-api`): a probe process of the fleet and nothing else. Beside a
 // `pingscope serve` on the same database it takes its share of the targets, every target is probed once
@@ -28,24 +25,9 @@ describe.each(ENGINES)('pingscope probe: a probe-only process of the fleet (%s e
   let db: TestDatabase | undefined
 
   afterEach(async () => {
-    for (const p of children.splice(0)) {
-      if (p.child.exitCode === null && p.child.signalCode === null) {
-        p.child.kill('SIGTERM')
-        await Promise.race([p.exited, sleep(20_000)])
-        if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL')
-      }
-    }
+    await stopSpawned(children.splice(0))
     await db?.destroy({ keep: true })
-    if (store) {
-      const lock = path.join(store.dataDir, LOCK_FILE)
-      const t0 = Date.now()
-      while (existsSync(lock) && Date.now() - t0 < 20_000) await sleep(200)
-      if (existsSync(lock)) {
-        const pid = Number(JSON.parse(readFileSync(lock, 'utf8')).pid)
-        if (pid > 0) process.kill(pid, 'SIGKILL')
-      }
-      await store.remove()
-    }
+    if (store) await removeStoreAfterEngine(store)
     store = undefined
     db = undefined
   })
