@@ -25,11 +25,11 @@ export function scheduleJson(s: ScheduleRow): ScheduleOut {
   }
 }
 
-export async function getSchedule(sql: Queryable, targetId: number): Promise<ScheduleOut> {
+/** The target's schedule, null when it has none (an answer, not an error: the dashboard asks on every target page). */
+export async function getSchedule(sql: Queryable, targetId: number): Promise<ScheduleOut | null> {
   await requireTarget(sql, targetId)
   const s = await findSchedule(sql, targetId)
-  if (!s) throw new AppError(404, 'No traceroute schedule for this target')
-  return scheduleJson(s)
+  return s ? scheduleJson(s) : null
 }
 
 export async function setSchedule(sql: Queryable, targetId: number, b: ScheduleBody, actor: string): Promise<ScheduleOut> {

@@ -73,7 +73,7 @@ export const tracerouteRoutes: FastifyPluginAsyncZod<TracerouteRoutesOptions> = 
 
   app.get(
     '/targets/:id/traceroute-schedule',
-    { onRequest: [app.authenticate], schema: { tags, summary: "The target's traceroute schedule (404 when it has none)", params: targetIdParams, response: { 200: scheduleOut } } },
+    { onRequest: [app.authenticate], schema: { tags, summary: "The target's traceroute schedule (null when it has none)", params: targetIdParams, response: { 200: scheduleOut.nullable() } } },
     async (req) => getSchedule(opts.sql, req.params.id),
   )
 
