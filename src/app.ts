@@ -1,3 +1,4 @@
+import fastifyCompress from '@fastify/compress'
 import fastifyCors from '@fastify/cors'
 import fastifyHelmet from '@fastify/helmet'
 import fastifySwagger from '@fastify/swagger'
@@ -17,12 +18,17 @@ import { badgeRoutes } from './badge/badge.routes.js'
 import { insightsRoutes } from './insights/insights.routes.js'
 import type { LiveHub } from './live/hub.js'
 import { liveRoutes } from './live/live.routes.js'
+import { createStateWatch } from './live/state-watch.js'
 import type { Logger } from './log.js'
 import { healthRoutes } from './ops/health.routes.js'
 import { metricsRoutes } from './ops/metrics.routes.js'
 import type { ProbeStatus } from './probe/status.js'
 import { samplesRoutes } from './samples/samples.routes.js'
 import { targetRoutes } from './targets/targets.routes.js'
+import { LOSS_WINDOW_SHARED_MS } from './targets/target-state.js'
+import { readLossWindow } from './targets/targets.repo.js'
+import { listTargets } from './targets/targets.service.js'
+import { sharedFor } from './fleet/fleet.routes.js'
 import { checkTracerouteBinary } from './traceroute/runner.js'
 import { tracerouteRoutes } from './traceroute/traceroute.routes.js'
 import { VERSION } from './version.js'
@@ -37,6 +43,8 @@ export interface AppDeps {
   live: LiveHub
   /** Hostname resolution for new targets (default: the system resolver). */
   resolveHost?: (hostname: string) => Promise<string>
+  /** How often target states are read for the live stream while anyone listens (default 5 s). */
+  statePollMs?: number
   /** Probe engine status for /health (scheduler and writer statistics). */
   probe: () => ProbeStatus
   /** This process's alert evaluator and sender, for /health and /metrics (absent or null: not running). */
@@ -84,6 +92,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     strictTransportSecurity: false,
   })
 
+  // Compressed answers (br, gzip or deflate, as the client accepts) for JSON, the dashboard's assets and
+  // CSV exports (streamed through the compressor, page by page): the fleet's target list is 424 KB of
+  // JSON, about a tenth compressed. Registered before every route, @fastify/static's included (it must
+  // be). GET /live takes over the socket (reply.hijack), so no compressor ever buffers its events; its
+  // route also says `compress: false`. Bodies under 1 KB go as they are. Requests are not decompressed:
+  // clients send plain JSON.
+  await app.register(fastifyCompress, { global: true, globalDecompression: false, threshold: 1024 })
+
   // The dashboard is same-origin; CORS_ORIGINS lets a separate front end (e.g. the Vite dev server) call
   // the API from a browser. Nothing is allowed cross-origin unless listed.
   if (config.corsOrigins.length > 0) {
@@ -128,10 +144,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     loginRateLimitPerMin: config.auth.loginRateLimitPerMin,
     loginRateLimitGlobalPerMin: config.auth.loginRateLimitGlobalPerMin,
   })
-  await app.register(targetRoutes, { sql: db.sql, ...(deps.resolveHost ? { resolveHost: deps.resolveHost } : {}) })
+  // Every target's loss window (the state's degraded test), read at most once per LOSS_WINDOW_SHARED_MS
+  // for the list, each target, the badges and the live stream's state watch of this process.
+  const lossWindow = sharedFor(LOSS_WINDOW_SHARED_MS, () => readLossWindow(db.sql, null))
+  await app.register(targetRoutes, { sql: db.sql, lossWindow, ...(deps.resolveHost ? { resolveHost: deps.resolveHost } : {}) })
   await app.register(liveRoutes, { hub: deps.live })
+  // Target state changes on the live stream, so that open dashboards follow the API's states.
+  const stateWatch = createStateWatch({
+    hub: deps.live,
+    pollMs: deps.statePollMs ?? 5_000,
+    readStates: async () => (await listTargets(db.sql, { limit: 100_000, offset: 0, sort: 'id' }, lossWindow)).rows.map((t) => ({ id: t.id, state: t.state, since: t.stateSince })),
+    onError: (err) => deps.log.warn({ err }, 'reading target states for the live stream failed'),
+  })
+  app.addHook('onClose', async () => stateWatch.close())
   await app.register(metricsRoutes, { sql: db.sql, live: deps.live, jobs: deps.jobs, probe: deps.probe, ...(deps.alerts ? { alerts: deps.alerts } : {}) })
-  await app.register(badgeRoutes, { sql: db.sql })
+  await app.register(badgeRoutes, { sql: db.sql, lossWindow })
   await app.register(tracerouteRoutes, { sql: db.sql, ...config.traceroute })
   await app.register(samplesRoutes, { sql: db.sql })
   await app.register(insightsRoutes, { sql: db.sql, retention: config.retention })

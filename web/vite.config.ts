@@ -8,10 +8,19 @@ import { defineConfig } from 'vite'
 const api = process.env.PINGSCOPE_API ?? 'http://127.0.0.1:6666'
 // The API's first path segments (the dashboard's own routes are /, /login, /target/…, /add, /admin).
 const apiRoots = ['auth', 'users', 'tokens', 'targets', 'fleet', 'live', 'health', 'metrics', 'badge', 'docs']
+// Shared by the API and the dashboard (/incidents, /incidents/:id, /alerts): a browser's page load
+// gets the dashboard, every other request goes to the API (as src/web/web.plugin.ts does).
+const sharedRoots = ['incidents', 'alerts']
+const pageLoad = (req: { headers: { accept?: string | undefined } }) => (req.headers.accept?.includes('text/html') ? '/index.html' : undefined)
 
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
   plugins: [react()],
   build: { outDir: 'dist', emptyOutDir: true, sourcemap: true, chunkSizeWarningLimit: 800 },
-  server: { proxy: Object.fromEntries(apiRoots.map((r) => [`/${r}`, { target: api, changeOrigin: false, ws: false }])) },
+  server: {
+    proxy: Object.fromEntries([
+      ...apiRoots.map((r) => [`/${r}`, { target: api, changeOrigin: false, ws: false }]),
+      ...sharedRoots.map((r) => [`/${r}`, { target: api, changeOrigin: false, ws: false, bypass: pageLoad }]),
+    ]),
+  },
 })

@@ -1,10 +1,11 @@
 import type { Command } from 'commander'
-import { listTargets } from '../../src/targets/targets.repo.js'
+import { formatStateAge } from '../../src/targets/target-state.js'
 import { type TargetOut, targetCreateBody, targetIdParams, targetListQuery, targetUpdateBody } from '../../src/targets/targets.schema.js'
 import {
   createTarget,
   deleteTarget,
   getTargetListed,
+  listTargets,
   requireTarget,
   setTargetEnabled,
   targetJson,
@@ -74,7 +75,11 @@ function targetOptions(cmd: Command, update: boolean): Command {
 }
 
 const stateColour = (c: Colours) => (text: string, t: TargetOut) =>
-  ({ up: c.green, down: c.red, paused: c.yellow, unknown: c.dim })[t.state](text)
+  ({ up: c.green, degraded: c.yellow, down: c.red, paused: c.yellow, unknown: c.dim })[t.state](text)
+
+/** `down since 2026-12-02T10:03:10Z (12 min)`: the API's state and when it began. */
+export const stateText = (t: TargetOut, now = Date.now()) =>
+  `${t.state} since ${shortTime(t.state_since)} (${formatStateAge(now - Date.parse(t.state_since))})`
 
 export function formatTargets(rows: TargetOut[], c: Colours): string {
   if (rows.length === 0) return 'No targets.'
@@ -85,6 +90,7 @@ export function formatTargets(rows: TargetOut[], c: Colours): string {
       { header: 'IP', value: (t) => t.ip },
       { header: 'NAME', value: (t) => t.name },
       { header: 'STATE', value: (t) => t.state, style: stateColour(c) },
+      { header: 'SINCE', value: (t) => formatStateAge(Date.now() - Date.parse(t.state_since)), align: 'right' },
       { header: 'EVERY', value: (t) => `${t.frequency}s`, align: 'right' },
       { header: 'PKTS', value: (t) => t.packets, align: 'right' },
       { header: 'LAST RTT', value: (t) => (t.last_sample ? (t.last_sample.packet_loss ? 'lost' : ms(t.last_sample.latency_ms)) : null), align: 'right' },
@@ -101,7 +107,7 @@ export function formatTarget(t: TargetOut, c: Colours): string {
       ['id', t.id],
       ['ip', t.ip],
       ['name', t.name],
-      ['state', stateColour(c)(t.state, t)],
+      ['state', stateColour(c)(stateText(t), t)],
       ['frequency', `every ${t.frequency} s`],
       ['packets', `${t.packets} per round, timeout ${t.timeout_ms} ms`],
       ['tags', t.tags.join(', ')],
@@ -156,7 +162,7 @@ Examples:
     .command('list')
     .description('list targets with their state and last sample')
     .option('--tag <tag>', 'only targets with this tag')
-    .option('--state <state>', 'only targets in this state: active, paused, up, down, unknown')
+    .option('--state <state>', 'only targets in this state: active, paused, up, degraded, down, unknown')
     .option('--q <text>', 'search address, name and notes')
     .option('--sort <field>', 'id, ip, name or created_at', 'id')
     .option('--limit <n>', 'at most this many (1–10000)')

@@ -9,7 +9,11 @@
 //   sort    clicking a column header until the re-sorted table is painted
 //   longest the longest main-thread task before ready (PerformanceObserver 'longtask')
 //
-//   npm run build && node dist/scripts/bench/fleet.js [--targets 1000] [--runs 5] [--port 6768]
+//   npm run build && node dist/scripts/bench/fleet.js [--targets 1000] [--runs 5] [--port 6768] [--link 20:40]
+//
+// --link <mbit/s>:<ms> has Chromium emulate a network link (DevTools Network.emulateNetworkConditions:
+// that throughput down and up, that round-trip latency) instead of loopback, where the size of an answer
+// costs nothing to move and compression only costs CPU.
 //
 // The dashboard tests (test/web) use the browser helpers exported here.
 import { spawn } from 'node:child_process'
@@ -131,8 +135,11 @@ async function main() {
     .option('--targets <n>', 'targets in the fleet', '1000')
     .option('--runs <n>', 'cold page loads', '5')
     .option('--port <n>', 'port for the started server', '6768')
+    .option('--link <mbit:ms>', 'emulate a network link of this throughput (Mbit/s) and round-trip latency (ms)')
     .parse()
-    .opts<{ targets: string; runs: string; port: string }>()
+    .opts<{ targets: string; runs: string; port: string; link?: string }>()
+  const link = opts.link ? /^(\d+(?:\.\d+)?):(\d+)$/.exec(opts.link) : null
+  if (opts.link && !link) throw new Error('--link: give <Mbit/s>:<ms>, e.g. 20:40')
   const count = Number(opts.targets)
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'pingscope-bench-fleet-'))
   const log = createLogger('warn', 'bench')
@@ -162,12 +169,20 @@ async function main() {
 
     browser = await launchChromium()
     const cpus = os.cpus()
-    console.log(`fleet view, ${count} targets, ${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, Chromium ${browser.version()}`)
+    console.log(
+      `fleet view, ${count} targets, ${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, Chromium ${browser.version()}, ${link ? `link ${link[1]} Mbit/s, ${link[2]} ms RTT` : 'loopback'}, load ${os.loadavg()[0]!.toFixed(1)}`,
+    )
     const runs: FleetTiming[] = []
     for (let i = 0; i < Number(opts.runs); i++) {
       const context = await browser.newContext({ viewport: { width: 1440, height: 900 } })
       await context.addInitScript(sessionInitScript(login.access_token, login.expires_in))
       const page = await context.newPage()
+      if (link) {
+        const bytesPerS = (Number(link[1]) * 1e6) / 8
+        const cdp = await context.newCDPSession(page)
+        await cdp.send('Network.enable')
+        await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: Number(link[2]), downloadThroughput: bytesPerS, uploadThroughput: bytesPerS })
+      }
       const r = await measureFleet(page, url, count)
       runs.push(r)
       console.log(
@@ -176,7 +191,9 @@ async function main() {
       await context.close()
     }
     const m = (k: keyof FleetTiming) => median(runs.map((r) => r[k])).toFixed(0)
-    console.log(`median: interactive ${m('interactiveMs')} ms, ready ${m('readyMs')} ms, search ${m('searchMs')} ms, sort ${m('sortMs')} ms, longest task ${m('longestTaskMs')} ms`)
+    console.log(
+      `median: interactive ${m('interactiveMs')} ms, ready ${m('readyMs')} ms, search ${m('searchMs')} ms, sort ${m('sortMs')} ms, longest task ${m('longestTaskMs')} ms (load ${os.loadavg()[0]!.toFixed(1)})`,
+    )
   } finally {
     await browser?.close()
     if (server && server.exitCode === null) {

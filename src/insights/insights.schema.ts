@@ -22,7 +22,7 @@ export const insightsQuery = z
       .min(MIN_BUCKET_S)
       .max(MAX_BUCKET_S)
       .optional()
-      .describe('timeline bucket; default from the window (100–300 buckets); enlarged to the tier resolution and to at most 10,000 buckets'),
+      .describe('timeline bucket; default from the window (100–300 buckets); enlarged to the tier resolution, to the target\'s probe interval and to at most 10,000 buckets'),
     histogram: z.stringbool().default(false).describe('include each bucket\'s latency histogram (bins: histogram_edges_us)'),
   })
   .superRefine((q, ctx) => {

@@ -155,7 +155,8 @@ export async function getInsights(sql: Queryable, targetId: number, q: InsightsQ
   const plan = planWindow(from, to, now, tier, ctx.retention)
   const { start, end } = plan
   const windowS = (end.getTime() - start.getTime()) / 1000
-  const bucketS = chooseBucketSeconds(windowS, tier, q.bucket_seconds)
+  // Never finer than the target's current interval: a 60 s target in 15 s buckets fills one in four.
+  const bucketS = chooseBucketSeconds(windowS, tier, q.bucket_seconds, target.intervalS)
   const w: Window = { targetId, start, end, bucketS }
 
   let buckets: BucketStats[]

@@ -54,17 +54,20 @@ export function chooseTier(from: Date, to: Date, now: Date, retention: Retention
 
 /**
  * The bucket size used: the request (or a default of about 100–300 buckets), enlarged to at least the
- * tier's resolution and to a multiple of it (a 90 s bucket on 1-minute rows would split them), and
- * enlarged again if the window would need more than MAX_BUCKETS. Clamped rather than refused, so a
- * client need not know the tier thresholds; the response says which size was used.
+ * tier's resolution and to a multiple of it (a 90 s bucket on 1-minute rows would split them), to at
+ * least the target's probe interval (`intervalS`: finer buckets are mostly empty, and a chart of them
+ * is a row of isolated dots), and enlarged again if the window would need more than MAX_BUCKETS.
+ * Clamped rather than refused, so a client need not know the tier thresholds; the response says which
+ * size was used.
  */
-export function chooseBucketSeconds(windowS: number, tier: Tier, requested?: number): number {
+export function chooseBucketSeconds(windowS: number, tier: Tier, requested?: number, intervalS = 0): number {
   const step = Math.max(1, tier.resolutionS)
+  const floor = Math.max(tier.resolutionS, intervalS)
   if (requested === undefined) {
-    const nice = NICE_BUCKETS_S.find((b) => b >= tier.resolutionS && windowS / b <= TARGET_BUCKETS)
+    const nice = NICE_BUCKETS_S.find((b) => b >= floor && windowS / b <= TARGET_BUCKETS)
     if (nice !== undefined) return nice
   }
-  let b = Math.max(requested ?? MAX_BUCKET_S, tier.resolutionS)
+  let b = Math.max(requested ?? MAX_BUCKET_S, floor)
   if (windowS / b > MAX_BUCKETS) b = windowS / MAX_BUCKETS
   return Math.ceil(b / step) * step
 }

@@ -2,7 +2,7 @@
 // keeps the latest per-target figures (also read by /metrics) and sends subscribers one batched
 // `samples` message a second instead of one message per round, plus state changes as they happen.
 
-import type { LiveEvent, LiveTargetFigures } from './live.types.js'
+import type { LiveEvent, LiveTargetFigures, LiveTargetState } from './live.types.js'
 
 export interface RoundReport {
   targetId: number
@@ -61,8 +61,8 @@ export function createLiveHub(opts: { flushMs?: number } = {}) {
     outage(targetId: number, state: 'open' | 'closed', cause?: string) {
       emit({ type: 'outage', target_id: targetId, state, time: new Date().toISOString(), ...(cause ? { cause } : {}) })
     },
-    targetsChanged(reason: string) {
-      emit({ type: 'targets', reason })
+    targetsChanged(reason: string, states?: LiveTargetState[]) {
+      emit({ type: 'targets', reason, ...(states ? { states } : {}) })
     },
     forget(targetId: number) {
       figures.delete(targetId)

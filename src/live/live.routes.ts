@@ -15,6 +15,8 @@ export const liveRoutes: FastifyPluginAsyncZod<{ hub: LiveHub; heartbeatMs?: num
   app.get(
     '/live',
     {
+      // An event stream must reach the browser as each event is written, never held in a compressor.
+      compress: false,
       onRequest: [
         async (req) => {
           const q = req.query as { access_token?: string }

@@ -1,5 +1,7 @@
 // The shapes of GET /live, free of Node types so that the dashboard imports them too.
 
+import type { TargetState } from '../targets/target-state.js'
+
 export interface LiveTargetFigures {
   targetId: number
   time: string
@@ -18,4 +20,11 @@ export interface LiveTargetFigures {
 export type LiveEvent =
   | { type: 'samples'; items: Omit<LiveTargetFigures, 'rounds' | 'echoesSent' | 'echoesReceived'>[] }
   | { type: 'outage'; target_id: number; state: 'open' | 'closed'; time: string; cause?: string }
-  | { type: 'targets'; reason: string }
+  | { type: 'targets'; reason: string; states?: LiveTargetState[] }
+
+/** A target's state as GET /targets/ says it, sent when it changed (`targets` event, reason `state`). */
+export interface LiveTargetState {
+  target_id: number
+  state: TargetState
+  state_since: string
+}

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/open.js'
+import { LOSS_WINDOW_MINUTES, type StateFacts } from './target-state.js'
 
 export interface ProbeTarget {
   id: number
@@ -50,47 +51,90 @@ export async function findTarget(sql: Queryable, id: number): Promise<TargetRow 
   return t ?? null
 }
 
-export interface TargetListed extends TargetRow {
-  state: 'up' | 'down' | 'paused' | 'unknown'
+/** A target with the facts its state is decided from (target-state.ts) and its last sample. */
+export interface TargetFactsRow extends TargetRow, StateFacts {
   lastTime: Date | null
   lastRttUs: number | null
-  lastReplyAt: Date | null
+  /** The database's clock, which the facts' times are compared with. */
+  dbNow: Date
+  total: number
 }
 
-/** Targets with their state and last sample, filtered and paged; `total` counts all matches. */
-export async function listTargets(
-  sql: Queryable,
-  q: { tag?: string | undefined; state?: string | undefined; q?: string | undefined; limit: number; offset: number; sort: string; ids?: number[] },
-): Promise<{ rows: TargetListed[]; total: number }> {
+export interface TargetFactsQuery {
+  tag?: string | undefined
+  q?: string | undefined
+  /** Only running (true) or paused (false) targets. */
+  enabled?: boolean | undefined
+  ids?: number[]
+  sort: string
+  /** null: every match (the caller pages, e.g. after filtering by state). */
+  limit: number | null
+  offset: number
+}
+
+export type WindowFacts = Pick<StateFacts, 'windowSent' | 'windowReceived' | 'firstLossAt'>
+/** The loss window of every target (readLossWindow(sql, null)), possibly shared by several readers. */
+export type LossWindowSource = () => Promise<Map<number, WindowFacts>>
+
+/**
+ * Targets with their last sample and the facts of their state, filtered, sorted and paged; `total` on
+ * each row counts all matches. Each fact is an index lookup per target; the loss window is a second
+ * query over the 1-minute tier for the listed targets (a join to it does not push the target ids into
+ * its real-time part, which then aggregates every target's newest raw samples), or `shared` when given.
+ */
+export async function listTargetFacts(sql: Queryable, q: TargetFactsQuery, shared?: LossWindowSource): Promise<TargetFactsRow[]> {
   const like = q.q ? `%${q.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null
-  const order = { id: sql`id`, ip: sql`address`, name: sql`name nulls last, id`, created_at: sql`created_at, id` }[q.sort] ?? sql`id`
-  const rows = await sql<(TargetListed & { total: number })[]>`
+  const order = { id: sql`t.id`, ip: sql`t.address`, name: sql`t.name nulls last, t.id`, created_at: sql`t.created_at, t.id` }[q.sort] ?? sql`t.id`
+  const filtered = Boolean(q.tag || like || q.ids || q.enabled !== undefined || q.limit !== null || q.offset > 0)
+  const rows = await sql<Omit<TargetFactsRow, keyof WindowFacts>[]>`
     with listed as (
-      select t.*,
-        case
-          when not t.enabled then 'paused'
-          when exists (select 1 from outages o where o.target_id = t.id and o.ended_at is null) then 'down'
-          when last.time is null then 'unknown'
-          when reply.time is not null and reply.time > now() - make_interval(secs => greatest(3 * t.interval_s, 10)) then 'up'
-          else 'unknown'
-        end as state,
-        last.time as last_time, last.rtt_us as last_rtt_us, reply.time as last_reply_at
-      from targets t
-      left join lateral (select s.time, s.rtt_us from samples s where s.target_id = t.id order by s.time desc, s.seq desc limit 1) last on true
-      left join lateral (
-        select s.time from samples s where s.target_id = t.id and s.rtt_us is not null
-          and s.time > now() - interval '1 day' order by s.time desc limit 1) reply on true
+      select t.*, count(*) over ()::int as total from targets t
       where ${q.tag ? sql`${q.tag} = any(t.tags)` : sql`true`}
         and ${like ? sql`(t.address ilike ${like} or t.name ilike ${like} or t.notes ilike ${like})` : sql`true`}
         and ${q.ids ? sql`t.id = any(${q.ids}::int[])` : sql`true`}
+        and ${q.enabled === undefined ? sql`true` : sql`t.enabled = ${q.enabled}`}
+      order by ${order}
+      ${q.limit === null ? sql`` : sql`limit ${q.limit} offset ${q.offset}`}
     )
-    select listed.*, count(*) over ()::int as total from listed
-    where ${
-      q.state === 'active' ? sql`enabled` : q.state === 'paused' ? sql`not enabled` : q.state ? sql`state = ${q.state}` : sql`true`
-    }
-    order by ${order}
-    limit ${q.limit} offset ${q.offset}`
-  return { rows, total: rows[0]?.total ?? 0 }
+    select t.id, t.address, t.name, t.tags, t.interval_s, t.packets, t.timeout_ms, t.enabled, t.url, t.notes,
+      t.badge_public, t.created_at, t.updated_at, t.total, now() as db_now,
+      last.time as last_time, last.rtt_us as last_rtt_us, reply.time as last_reply_at,
+      case when pause.type = 'stop' then pause.created_at end as paused_at,
+      case when pause.type = 'start' then pause.created_at end as resumed_at,
+      case when outage.ended_at is null then outage.started_at end as open_outage_at,
+      outage.ended_at as last_outage_end_at
+    from listed t
+    -- The newest pause or resume, and the newest outage: at most one is open, and it is the newest.
+    left join lateral (
+      select e.type, e.created_at from events e where e.target_id = t.id and e.type in ('start', 'stop')
+      order by e.created_at desc limit 1) pause on true
+    left join lateral (
+      select o.started_at, o.ended_at from outages o where o.target_id = t.id order by o.started_at desc limit 1) outage on true
+    left join lateral (select s.time, s.rtt_us from samples s where s.target_id = t.id order by s.time desc, s.seq desc limit 1) last on true
+    left join lateral (
+      select s.time from samples s where s.target_id = t.id and s.rtt_us is not null
+        and s.time > now() - interval '1 day' order by s.time desc limit 1) reply on true
+    order by ${order}`
+  if (rows.length === 0) return []
+  const win = shared ? await shared() : await readLossWindow(sql, filtered ? rows.map((r) => r.id) : null)
+  const none: WindowFacts = { windowSent: 0, windowReceived: 0, firstLossAt: null }
+  return rows.map((r) => ({ ...r, ...(win.get(r.id) ?? none) }))
+}
+
+/**
+ * Echoes sent and received over the loss window, and its first minute with a loss, of `ids` (null: all).
+ * The real-time part of the tier computes every aggregate of the 1-minute rows (histogram included) from
+ * the raw samples above its watermark: about 0.2 s for 1,000 targets with an unmaterialised hour.
+ */
+export async function readLossWindow(sql: Queryable, ids: number[] | null): Promise<Map<number, WindowFacts>> {
+  const rows = await sql<(WindowFacts & { targetId: number })[]>`
+    select m.target_id, sum(m.sent)::int as window_sent, sum(m.received)::int as window_received,
+      min(m.bucket) filter (where m.received < m.sent) as first_loss_at
+    from samples_1m m
+    where m.bucket > now() - make_interval(mins => ${LOSS_WINDOW_MINUTES})
+      and ${ids ? sql`m.target_id = any(${ids}::int[])` : sql`true`}
+    group by m.target_id`
+  return new Map(rows.map(({ targetId, ...w }) => [targetId, w]))
 }
 
 export interface NewTarget {

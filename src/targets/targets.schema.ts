@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { rowId, safeText } from '../lib/input.schema.js'
+import { TARGET_STATES } from './target-state.js'
 
 // Target fields keep the predecessor's names (ip, frequency, is_active, url, notes) and add ours.
 
@@ -65,7 +66,9 @@ export const targetUpdateBody = z
   .strict()
 export type TargetUpdate = z.infer<typeof targetUpdateBody>
 
-export const targetStateSchema = z.enum(['up', 'down', 'paused', 'unknown'])
+export const targetStateSchema = z
+  .enum(TARGET_STATES)
+  .describe('up, degraded (answering, ≥ 1 % loss over the last hour), down (an open outage), paused or unknown: API_GUIDE.md, "Target state"')
 
 export const targetOut = z.object({
   id: z.number().int(),
@@ -82,6 +85,7 @@ export const targetOut = z.object({
   badge_public: z.boolean(),
   updated_at: z.string(),
   state: targetStateSchema,
+  state_since: z.string().describe('when the current state began, e.g. the start of the open outage of a down target'),
   last_sample: z
     .object({ time: z.string(), latency_ms: z.number().nullable(), packet_loss: z.boolean() })
     .nullable(),
@@ -91,7 +95,7 @@ export type TargetOut = z.infer<typeof targetOut>
 
 export const targetListQuery = z.object({
   tag: safeText().trim().min(1).optional(),
-  state: z.enum(['active', 'paused', 'up', 'down', 'unknown']).optional(),
+  state: z.enum(['active', 'paused', 'up', 'degraded', 'down', 'unknown']).optional(),
   q: safeText().trim().min(1).max(200).optional().describe('text search in address, name and notes'),
   limit: z.coerce.number().int().min(1).max(10000).default(10000),
   offset: z.coerce.number().int().min(0).default(0),

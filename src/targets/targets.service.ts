@@ -3,19 +3,21 @@ import { isIP } from 'node:net'
 import type { Queryable, Sql } from '../db/open.js'
 import { AppError, notFound } from '../errors.js'
 import { recordEvent } from '../events/events.repo.js'
-import type { TargetCreate, TargetOut, TargetUpdate } from './targets.schema.js'
+import type { TargetCreate, TargetListQuery, TargetOut, TargetUpdate } from './targets.schema.js'
 import {
+  type LossWindowSource,
   type TargetEditable,
-  type TargetListed,
+  type TargetFactsRow,
   type TargetRow,
   deleteTargetRow,
   endOpenOutage,
   findTarget,
   insertTarget,
-  listTargets,
+  listTargetFacts,
   updateTargetColumns,
   updateTargetEnabled,
 } from './targets.repo.js'
+import { type TargetState, decideState } from './target-state.js'
 import { deleteTargetData } from './target-data.repo.js'
 import { isoOrNull } from '../lib/format.js'
 
@@ -111,6 +113,12 @@ async function addEvent(sql: Queryable, targetId: number, type: string, message:
 }
 
 
+/** A target as listed: its row, last sample and state (decided by target-state.ts). */
+export interface TargetListed extends TargetFactsRow {
+  state: TargetState
+  stateSince: Date
+}
+
 export function targetJson(t: TargetListed): TargetOut {
   return {
     id: t.id,
@@ -127,13 +135,40 @@ export function targetJson(t: TargetListed): TargetOut {
     badge_public: t.badgePublic,
     updated_at: t.updatedAt.toISOString(),
     state: t.state,
+    state_since: t.stateSince.toISOString(),
     last_sample: t.lastTime ? { time: t.lastTime.toISOString(), latency_ms: t.lastRttUs === null ? null : t.lastRttUs / 1000, packet_loss: t.lastRttUs === null } : null,
     last_reply_at: isoOrNull(t.lastReplyAt),
   }
 }
 
-export async function getTargetListed(sql: Sql, id: number): Promise<TargetListed> {
-  const { rows } = await listTargets(sql, { ids: [id], limit: 1, offset: 0, sort: 'id' })
+const withState = (r: TargetFactsRow): TargetListed => {
+  const v = decideState(r, r.dbNow)
+  return { ...r, state: v.state, stateSince: v.since }
+}
+
+/**
+ * Targets with their state, filtered and paged (GET /targets/, `pingscope target list`). A filter on a
+ * decided state (up, degraded, down, unknown) is applied after deciding, then paged here; `active` and
+ * `paused` are a column and are paged by the database.
+ */
+export async function listTargets(
+  sql: Queryable,
+  q: Pick<TargetListQuery, 'tag' | 'state' | 'q' | 'limit' | 'offset' | 'sort'> & { ids?: number[] },
+  lossWindow?: LossWindowSource,
+): Promise<{ rows: TargetListed[]; total: number }> {
+  const enabled = q.state === 'active' ? true : q.state === 'paused' ? false : undefined
+  const decided = q.state !== undefined && enabled === undefined
+  const base = { tag: q.tag, q: q.q, enabled, sort: q.sort, offset: q.offset, ...(q.ids ? { ids: q.ids } : {}) }
+  if (!decided) {
+    const rows = await listTargetFacts(sql, { ...base, limit: q.limit }, lossWindow)
+    return { rows: rows.map(withState), total: rows[0]?.total ?? 0 }
+  }
+  const all = (await listTargetFacts(sql, { ...base, limit: null }, lossWindow)).map(withState).filter((t) => t.state === q.state)
+  return { rows: all.slice(q.offset, q.offset + q.limit), total: all.length }
+}
+
+export async function getTargetListed(sql: Queryable, id: number, lossWindow?: LossWindowSource): Promise<TargetListed> {
+  const { rows } = await listTargets(sql, { ids: [id], limit: 1, offset: 0, sort: 'id' }, lossWindow)
   if (!rows[0]) throw notFound('Target')
   return rows[0]
 }

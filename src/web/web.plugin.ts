@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import fastifyStatic from '@fastify/static'
-import type { FastifyReply } from 'fastify'
+import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import type { Sql } from '../db/open.js'
 import { fleetRoutes } from '../fleet/fleet.routes.js'
@@ -13,11 +13,32 @@ import { projectRoot } from '../paths.js'
 // index.html is revalidated so a rebuild shows at once.
 //
 // Client-side routes get index.html on a direct load or reload, but only below the dashboard's own
-// first path segments, and only for GETs that accept HTML: nothing here can shadow an API route
-// (those are matched first anyway) or turn an API 404 into a page.
+// first path segments, and only for GETs that accept HTML: nothing here can turn an API 404 into a
+// page, and API routes are matched first, except a browser's page load of SPA_API_PATHS.
 
 /** First path segments of the dashboard's client-side routes (web/src/app/app.tsx), plus `/`. */
-export const SPA_ROOTS = ['login', 'target', 'add', 'admin'] as const
+export const SPA_ROOTS = ['login', 'target', 'add', 'admin', 'incidents', 'alerts'] as const
+
+/**
+ * Dashboard routes whose paths are also GET routes of the API (the incidents page and an incident). A
+ * browser loading the page (GET or HEAD, accepting HTML, no Authorization header) gets the app; every
+ * other request, the dashboard's own fetches included, gets the API, matched by a route constraint.
+ */
+export const SPA_API_PATHS = ['/incidents', '/incidents/:id'] as const
+
+const PAGE_LOAD = 'pageLoad'
+type ConstraintStrategy = Parameters<FastifyInstance['addConstraintStrategy']>[0]
+type RouteStore = NonNullable<ReturnType<ReturnType<ConstraintStrategy['storage']>['get']>>
+const pageLoadStrategy: ConstraintStrategy = {
+  name: PAGE_LOAD,
+  storage() {
+    const routes = new Map<string, RouteStore>()
+    return { get: (k: string) => routes.get(k) ?? null, set: (k: string, v: RouteStore) => void routes.set(k, v) }
+  },
+  deriveConstraint: (req) =>
+    (req.method === 'GET' || req.method === 'HEAD') && !req.headers.authorization && String(req.headers.accept ?? '').includes('text/html') ? 'yes' : 'no',
+  mustMatchWhenDerived: false,
+}
 
 export interface WebPluginOptions {
   sql: Sql
@@ -52,6 +73,8 @@ export const webPlugin: FastifyPluginAsyncZod<WebPluginOptions> = async (app, op
   }
 
   app.get('/', hide, async (_req, reply) => sendIndex(reply))
+  if (!app.hasConstraintStrategy(PAGE_LOAD)) app.addConstraintStrategy(pageLoadStrategy)
+  for (const url of SPA_API_PATHS) app.get(url, { ...hide, constraints: { [PAGE_LOAD]: 'yes' } }, async (_req, reply) => sendIndex(reply))
   app.get('/*', hide, async (req, reply) => {
     const first = req.url.split('?')[0]!.split('/')[1] ?? ''
     const wantsHtml = req.headers.accept?.includes('text/html') ?? false

@@ -138,6 +138,13 @@ describe('tier and bucket choice', () => {
       expect(b % Math.max(1, tier.resolutionS)).toBe(0)
     }
     expect(chooseBucketSeconds(86_400, m1, 10)).toBe(60)
+    // Never finer than the target's probe interval (a 60 s target in 15 s buckets fills one in four).
+    expect(chooseBucketSeconds(3600, raw, undefined, 60)).toBe(60)
+    expect(chooseBucketSeconds(900, raw, undefined, 60)).toBe(60)
+    expect(chooseBucketSeconds(3600, raw, 10, 60)).toBe(60)
+    expect(chooseBucketSeconds(3600, raw, undefined, 90)).toBe(120)
+    expect(chooseBucketSeconds(86_400, m1, undefined, 300)).toBe(300)
+    expect(chooseBucketSeconds(86_400, m1, 60, 90)).toBe(120)
     expect(chooseBucketSeconds(86_400, m1, 90)).toBe(120)
     expect(chooseBucketSeconds(30 * 86_400, h1, 60)).toBe(3600)
     expect(chooseBucketSeconds(3600, raw, 10)).toBe(10)
@@ -419,6 +426,13 @@ describe.each(ENGINES)('insights API (%s engine)', (engine) => {
 
   it('defaults and clamps bucket_seconds, reporting the size used', async () => {
     expect((await get(rawTarget, `from=${new Date(T0).toISOString()}&to=${new Date(T0 + 2 * HOUR).toISOString()}`)).bucket_seconds).toBe(30)
+    // Never finer than the target's probe interval: the same window of a target probed every 60 s.
+    await sql`update targets set interval_s = 60 where id = ${rawTarget}`
+    try {
+      expect((await get(rawTarget, `from=${new Date(T0).toISOString()}&to=${new Date(T0 + 2 * HOUR).toISOString()}`)).bucket_seconds).toBe(60)
+    } finally {
+      await sql`update targets set interval_s = 1 where id = ${rawTarget}`
+    }
     const hourly = await get(longTarget, 'window_minutes=86400&bucket_seconds=60')
     expect(hourly.bucket_seconds).toBe(3600)
     const firstHour = Math.floor(new Date(hourly.window_start).getTime() / HOUR) * HOUR

@@ -1,23 +1,33 @@
 import { useQueryClient } from '@tanstack/react-query'
-import { useEffect } from 'react'
+import { useEffect, useState } from 'react'
 import { ErrorMessage } from '../components/field'
 import { Layout } from '../components/layout'
 import { AdminPage } from '../features/admin/components/admin-page'
+import { AlertsPage } from '../features/alerts/components/alerts-page'
 import { useMe } from '../features/auth/api/auth'
 import { LoginPage } from '../features/auth/components/login-page'
 import { FleetPage } from '../features/fleet/components/fleet-page'
+import { IncidentPage } from '../features/incidents/components/incident-page'
+import { IncidentsPage } from '../features/incidents/components/incidents-page'
 import { AddTargetsPage } from '../features/targets/components/add-targets-page'
 import { TargetPage } from '../features/targets/components/target-page'
 import { LiveProvider } from '../lib/live'
 import { Link, navigate, useLocation } from '../lib/router'
 import { endSession, useSession } from '../lib/session'
+import { prefetchFleet } from './prefetch'
 
-// Routes: /, /target/:id, /add, /admin, /login. Their first segments are listed in
+// Routes: /, /target/:id, /add, /admin, /incidents, /incidents/:id, /alerts, /login. Their first segments are listed in
 // src/web/web.plugin.ts (SPA_ROOTS) so that the server answers a reload of any of them with the app.
 
 function SignedIn({ session }: { session: string }) {
-  const me = useMe()
+  const queryClient = useQueryClient()
   const { pathname } = useLocation()
+  // Before useMe, so that the fleet's requests go out with the session check, not after it.
+  const [fleetFirst] = useState(() => pathname === '/' || pathname === '/login')
+  useEffect(() => {
+    if (fleetFirst) prefetchFleet(queryClient)
+  }, [fleetFirst, queryClient])
+  const me = useMe()
   useEffect(() => {
     if (pathname === '/login') navigate('/', { replace: true })
   }, [pathname])
@@ -25,11 +35,15 @@ function SignedIn({ session }: { session: string }) {
   if (!me.data) return <main className="page">{me.error ? <ErrorMessage error={me.error} /> : <p className="muted">Loading…</p>}</main>
   const isAdmin = me.data.role === 'admin'
   const target = /^\/target\/(\d+)\/?$/.exec(pathname)
+  const incident = /^\/incidents\/(\d+)\/?$/.exec(pathname)
   let page
   if (pathname === '/' || pathname === '/login') page = <FleetPage />
   else if (target) page = <TargetPage key={target[1]} id={Number(target[1])} isAdmin={isAdmin} />
   else if (pathname === '/add') page = <AddTargetsPage isAdmin={isAdmin} />
   else if (pathname === '/admin') page = <AdminPage me={me.data} />
+  else if (pathname === '/incidents') page = <IncidentsPage />
+  else if (incident) page = <IncidentPage key={incident[1]} id={Number(incident[1])} isAdmin={isAdmin} />
+  else if (pathname === '/alerts') page = <AlertsPage isAdmin={isAdmin} />
   else
     page = (
       <section className="page">

@@ -2,14 +2,18 @@ import type { ReactNode } from 'react'
 import { Link, useLocation } from '../lib/router'
 import { setTheme, useTheme } from '../lib/theme'
 import { useLiveStatus } from '../lib/live'
+import { setTimeZone, useTimeZone } from '../lib/time-zone'
 
 export function Layout(props: { username: string; role: string; onLogout: () => void; children: ReactNode }) {
   const { pathname } = useLocation()
   const theme = useTheme()
   const live = useLiveStatus()
+  const zone = useTimeZone()
   const nav = [
     { to: '/', label: 'Fleet', active: pathname === '/' || pathname.startsWith('/target/') },
     { to: '/add', label: 'Add targets', active: pathname === '/add' },
+    { to: '/incidents', label: 'Incidents', active: pathname === '/incidents' || pathname.startsWith('/incidents/') },
+    { to: '/alerts', label: 'Alerts', active: pathname === '/alerts' },
     { to: '/admin', label: props.role === 'admin' ? 'Users & tokens' : 'API tokens', active: pathname === '/admin' },
   ]
   return (
@@ -32,6 +36,15 @@ export function Layout(props: { username: string; role: string; onLogout: () => 
           <span className={`live-pill live-${live}`} title="Live updates from the server">
             {live === 'open' ? 'live' : live === 'connecting' ? 'connecting…' : 'offline'}
           </span>
+          <button
+            type="button"
+            className="ghost zone-toggle"
+            aria-pressed={zone === 'utc'}
+            title={zone === 'utc' ? 'Times in UTC: show local time' : 'Times in local time: show UTC'}
+            onClick={() => setTimeZone(zone === 'utc' ? 'local' : 'utc')}
+          >
+            UTC
+          </button>
           <button type="button" className="ghost" onClick={() => setTheme(theme === 'dark' ? 'light' : 'dark')} aria-label={`Switch to ${theme === 'dark' ? 'light' : 'dark'} theme`}>
             {theme === 'dark' ? '☀' : '☾'}
           </button>
@@ -43,7 +56,9 @@ export function Layout(props: { username: string; role: string; onLogout: () => 
           </button>
         </div>
       </header>
-      <main id="main" tabIndex={-1}>
+      {/* Remounted when the time zone changes, so every time on the page is formatted again; what a
+          view shows is kept in the URL, so it comes back the same. */}
+      <main id="main" tabIndex={-1} key={zone}>
         {props.children}
       </main>
     </>

@@ -90,6 +90,13 @@ async function json<T>(method: string, path: string, opts?: RequestOptions): Pro
   return (res.headers.get('content-type')?.includes('json') ? await res.json() : await res.text()) as T
 }
 
+/** One page of a list and the number of matches the API counted (X-Total-Count). */
+async function page<T>(path: string, query?: Query, signal?: AbortSignal): Promise<{ items: T[]; total: number }> {
+  const res = await send('GET', path, { ...(query ? { query } : {}), ...(signal ? { signal } : {}) })
+  const items = (await res.json()) as T[]
+  return { items, total: Number(res.headers.get('x-total-count') ?? items.length) }
+}
+
 /** A file download with the bearer token (a plain link could not send it): saves the response body. */
 async function download(path: string, query?: Query): Promise<{ filename: string; bytes: number }> {
   const res = await send('GET', path, query ? { query } : {})
@@ -110,7 +117,9 @@ export const api = {
   get: <T>(path: string, query?: Query, signal?: AbortSignal) => json<T>('GET', path, { ...(query ? { query } : {}), ...(signal ? { signal } : {}) }),
   post: <T>(path: string, body?: unknown) => json<T>('POST', path, { body: body ?? {} }),
   patch: <T>(path: string, body: unknown) => json<T>('PATCH', path, { body }),
+  put: <T>(path: string, body: unknown) => json<T>('PUT', path, { body }),
   delete: <T>(path: string) => json<T>('DELETE', path),
+  page,
   download,
   /** URL of the live event stream (EventSource cannot send headers: the token goes in the query). */
   liveUrl: () => url('/live', { access_token: getToken() }),

@@ -1,9 +1,10 @@
 import type { FleetStatus } from '../../components/status-badge'
-import { type LiveFigures, targetStatus } from '../../lib/status'
+import type { LiveFigures } from '../../lib/status'
 import type { FleetSummaryOut, TargetOut } from './api/fleet'
 
 // The fleet table's rows: the target list, the last-hour summary and the live stream merged, then
-// filtered and sorted. Pure functions, so 1,000 rows cost a few milliseconds a second.
+// filtered and sorted. Pure functions, so 1,000 rows cost a few milliseconds a second. The status is
+// the API's state (re-read when a `targets` event says it changed); live rounds refresh the figures only.
 
 export interface FleetRow {
   id: number
@@ -11,6 +12,8 @@ export interface FleetRow {
   ip: string
   tags: string[]
   status: FleetStatus
+  /** When the state began (the API's `state_since`). */
+  since: string
   lastRttMs: number | null
   lastTime: string | null
   lossPercent: number | null
@@ -33,7 +36,8 @@ export function buildRows(targets: TargetOut[], summary: FleetSummaryOut | undef
       name: t.name ?? t.ip,
       ip: t.ip,
       tags: t.tags,
-      status: targetStatus(t, lossPercent, l),
+      status: t.state,
+      since: t.state_since,
       lastRttMs: l ? l.rttMs : (t.last_sample?.latency_ms ?? null),
       lastTime: l?.time ?? t.last_sample?.time ?? null,
       lossPercent,

@@ -7,7 +7,7 @@ export type User = z.infer<typeof userOut>
 export type ApiToken = z.infer<typeof apiTokenOut>
 export type NewApiToken = ApiToken & { token: string }
 
-export const useUsers = () => useQuery({ queryKey: ['users'], queryFn: () => api.get<User[]>('/users') })
+export const useUsers = (opts: { enabled?: boolean } = {}) => useQuery({ queryKey: ['users'], queryFn: () => api.get<User[]>('/users'), enabled: opts.enabled ?? true })
 export const useTokens = () => useQuery({ queryKey: ['tokens'], queryFn: () => api.get<ApiToken[]>('/tokens') })
 
 export function useCreateUser() {

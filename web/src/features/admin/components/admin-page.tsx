@@ -83,6 +83,10 @@ function Users({ me }: { me: Viewer }) {
 
 function Tokens({ me }: { me: Viewer }) {
   const tokens = useTokens()
+  const isAdmin = me.role === 'admin'
+  // Admins see every user's tokens: name their owners (the list has user ids).
+  const users = useUsers({ enabled: isAdmin })
+  const owner = (id: number) => users.data?.find((u) => u.id === id)?.username ?? `user ${id}`
   const create = useCreateToken()
   const revoke = useRevokeToken()
   const [name, setName] = useState('')
@@ -98,7 +102,7 @@ function Tokens({ me }: { me: Viewer }) {
   return (
     <section className="card" aria-labelledby="tokens-title">
       <h2 id="tokens-title">API tokens</h2>
-      <p className="muted">For scripts and Prometheus: send as <code>Authorization: Bearer pst_…</code>. {me.role === 'admin' ? 'Admins see every user’s tokens.' : 'Your tokens carry viewer rights.'}</p>
+      <p className="muted">For scripts and Prometheus: send as <code>Authorization: Bearer pst_…</code>. {isAdmin ? 'Admins see every user’s tokens.' : 'Your tokens carry viewer rights; an admin creates and revokes them.'}</p>
       {create.data && (
         <div className="success" role="status">
           <p>
@@ -120,13 +124,15 @@ function Tokens({ me }: { me: Viewer }) {
           <tr>
             <th scope="col">Name</th>
             <th scope="col">Prefix</th>
-            {me.role === 'admin' && <th scope="col">User</th>}
+            {isAdmin && <th scope="col">User</th>}
             <th scope="col">Created</th>
             <th scope="col">Last used</th>
             <th scope="col">Expires</th>
-            <th scope="col">
-              <span className="sr-only">Actions</span>
-            </th>
+            {isAdmin && (
+              <th scope="col">
+                <span className="sr-only">Actions</span>
+              </th>
+            )}
           </tr>
         </thead>
         <tbody>
@@ -134,24 +140,28 @@ function Tokens({ me }: { me: Viewer }) {
             <tr key={t.id} className={t.revoked_at ? 'muted' : undefined}>
               <td>{t.name}</td>
               <td className="mono">{t.prefix}…</td>
-              {me.role === 'admin' && <td>{t.user_id}</td>}
+              {isAdmin && <td>{owner(t.user_id)}</td>}
               <td>{formatDateTime(t.created_at)}</td>
               <td>{formatDateTime(t.last_used_at)}</td>
               <td>{t.expires_at ? formatDateTime(t.expires_at) : 'never'}</td>
-              <td>{t.revoked_at ? `revoked ${formatDateTime(t.revoked_at)}` : <button type="button" className="danger" onClick={() => setConfirm(t)}>Revoke</button>}</td>
+              {isAdmin && (
+                <td>{t.revoked_at ? `revoked ${formatDateTime(t.revoked_at)}` : <button type="button" className="danger" onClick={() => setConfirm(t)}>Revoke</button>}</td>
+              )}
             </tr>
           ))}
         </tbody>
       </table>
-      <form className="inline-form" onSubmit={submit} noValidate>
-        <h3>New token</h3>
-        <Field label="Name" value={name} onChange={(e) => setName(e.target.value)} error={fields.name} />
-        <Field label="Expires in (days, empty: never)" type="number" min={1} max={3650} value={days} onChange={(e) => setDays(e.target.value)} error={fields.expires_in_days} />
-        <button type="submit" className="primary" disabled={create.isPending}>
-          Create token
-        </button>
-        <ErrorMessage error={rest} />
-      </form>
+      {isAdmin && (
+        <form className="inline-form" onSubmit={submit} noValidate>
+          <h3>New token</h3>
+          <Field label="Name" value={name} onChange={(e) => setName(e.target.value)} error={fields.name} />
+          <Field label="Expires in (days, empty: never)" type="number" min={1} max={3650} value={days} onChange={(e) => setDays(e.target.value)} error={fields.expires_in_days} />
+          <button type="submit" className="primary" disabled={create.isPending}>
+            Create token
+          </button>
+          <ErrorMessage error={rest} />
+        </form>
+      )}
       <ConfirmDialog
         open={confirm !== null}
         title={`Revoke token ${confirm?.name ?? ''}?`}

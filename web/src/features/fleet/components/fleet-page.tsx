@@ -1,14 +1,14 @@
 import { useEffect, useMemo, useRef, useState } from 'react'
+import { AdminOnly } from '../../../components/admin-only'
 import { ErrorMessage } from '../../../components/field'
-import type { FleetStatus } from '../../../components/status-badge'
+import { StateLegend } from '../../../components/state-legend'
 import { useLiveEvent } from '../../../lib/live'
-import { Link } from '../../../lib/router'
-import { DEGRADED_LOSS_PERCENT, type LiveFigures } from '../../../lib/status'
+import { Link, updateSearch, useSearchParams } from '../../../lib/router'
+import type { LiveFigures } from '../../../lib/status'
 import { useFleetSummary, useTargets } from '../api/fleet'
-import { type FleetFilter, type Sort, type SortKey, buildRows, countByStatus, filterRows, sortRows } from '../fleet-model'
+import { type FleetFilter, type SortKey, buildRows, countByStatus, filterRows, sortRows } from '../fleet-model'
+import { STATUSES, filterFromSearch, filterToSearch, sortFromSearch, sortToSearch } from '../fleet-url'
 import { FleetTable } from './fleet-table'
-
-const STATUSES: FleetStatus[] = ['up', 'degraded', 'down', 'paused', 'unknown']
 
 /** Performance marks read by the benchmark (scripts/bench/fleet.ts, which names them too). */
 const FLEET_INTERACTIVE_MARK = 'pingscope:fleet-interactive'
@@ -29,8 +29,14 @@ export function FleetPage() {
   const summary = useFleetSummary()
   const live = useRef(new Map<number, LiveFigures>())
   const [liveVersion, setLiveVersion] = useState(0)
-  const [filter, setFilter] = useState<FleetFilter>({ q: '', status: 'all', tag: '' })
-  const [sort, setSort] = useState<Sort>({ key: 'status', dir: 'asc' })
+  // Filters and sort live in the URL (fleet-url.ts). Replaced, not pushed: Back leaves the fleet view
+  // as it was left instead of stepping through every keystroke and click.
+  const params = useSearchParams()
+  const filter = useMemo(() => filterFromSearch(params), [params])
+  const sort = useMemo(() => sortFromSearch(params), [params])
+  // From the address bar rather than this render's copy, so two changes before a re-render both count.
+  const setFilter = (change: (f: FleetFilter) => FleetFilter) =>
+    updateSearch(filterToSearch(change(filterFromSearch(new URLSearchParams(location.search)))), { replace: true })
 
   useLiveEvent((e) => {
     if (e.type !== 'samples') return
@@ -58,7 +64,8 @@ export function FleetPage() {
     if (targets.isSuccess && !summary.isPending) markOnce(FLEET_READY_MARK, rows.length)
   }, [targets.isSuccess, summary.isPending, rows.length])
 
-  const onSort = (key: SortKey) => setSort((s) => (s.key === key ? { key, dir: s.dir === 'asc' ? 'desc' : 'asc' } : { key, dir: 'asc' }))
+  const onSort = (key: SortKey) =>
+    updateSearch({ sort: sortToSearch(sort.key === key ? { key, dir: sort.dir === 'asc' ? 'desc' : 'asc' } : { key, dir: 'asc' }) }, { replace: true })
 
   return (
     <section className="fleet" aria-labelledby="fleet-title">
@@ -67,9 +74,11 @@ export function FleetPage() {
         <p className="muted" aria-live="polite">
           {targets.data ? `${shown.length} of ${rows.length} targets` : 'Loading targets…'}
         </p>
-        <Link to="/add" className="button primary">
-          Add targets
-        </Link>
+        <AdminOnly>
+          <Link to="/add" className="button primary">
+            Add targets
+          </Link>
+        </AdminOnly>
       </div>
       <div className="status-chips" role="group" aria-label="Filter by status">
         <button type="button" aria-pressed={filter.status === 'all'} onClick={() => setFilter((f) => ({ ...f, status: 'all' }))}>
@@ -95,7 +104,7 @@ export function FleetPage() {
             ))}
           </select>
         </label>
-        <small className="muted">degraded: answering but ≥ {DEGRADED_LOSS_PERCENT} % loss over the last hour, or loss in the last round</small>
+        <StateLegend />
       </div>
       <ErrorMessage error={targets.error ?? summary.error} />
       <FleetTable rows={shown} sort={sort} onSort={onSort} />

@@ -1,5 +1,5 @@
 import { memo, useLayoutEffect, useRef, useState } from 'react'
-import { StatusBadge } from '../../../components/status-badge'
+import { FleetStateCell } from '../../../components/target-state'
 import { formatInterval, formatMs, formatPercent, formatTime } from '../../../lib/format'
 import { Link } from '../../../lib/router'
 import type { FleetRow, Sort, SortKey } from '../fleet-model'
@@ -27,7 +27,7 @@ const Row = memo(function Row({ r, index }: { r: FleetRow; index: number }) {
   return (
     <tr data-target-id={r.id} data-status={r.status} aria-rowindex={index + 2}>
       <td className="col-status">
-        <StatusBadge status={r.status} />
+        <FleetStateCell state={r.status} since={r.since} />
       </td>
       <td className="col-name">
         <Link to={`/target/${r.id}`}>{r.name}</Link>

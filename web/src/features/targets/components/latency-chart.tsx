@@ -3,28 +3,33 @@ import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
 import { formatMs } from '../../../lib/format'
 import { cssVar, useTheme } from '../../../lib/theme'
+import { useTimeZone } from '../../../lib/time-zone'
 import type { InsightsOut, TracerouteOut } from '../api/targets'
+import { ChartKeys } from '../chart/chart-keys'
+import { lossGradient } from '../chart/loss-colors'
+import { alpha, markChanges, markClipped, shadeOutages } from '../chart/overlays'
+import { isolated, linearScale, positive } from '../chart/scale'
+import { X_SPACE, legendTime, timeAxisValues, timeLabel, tzDate } from '../chart/time-axis'
 
 // The target's latency "smoke" (p50 line in a p5–p95 band inside a min–max band) above a loss bar
 // chart, cursors in sync, outages shaded on both and traceroute path changes marked. Dragging across
-// either chart zooms: the page re-queries that window, so zooming in gets finer buckets.
+// either chart zooms: the page re-queries that window, so zooming in gets finer buckets. The median is
+// coloured by loss (chart/loss-colors.ts), buckets alone between gaps are drawn as points, and the
+// linear axis follows the p99 (chart/scale.ts).
 
 interface Props {
   insights: InsightsOut
   /** Undefined while loading: a stable value, so the charts are not rebuilt on every render meanwhile. */
   traceroutes: TracerouteOut[] | undefined
   onZoom: (fromMs: number, toMs: number) => void
+  log: boolean
+  onLogChange: (log: boolean) => void
 }
+
+/** Both plots' y axes are this wide, so their plotting areas (and the shared cursor) line up. */
+const Y_AXIS_SIZE = 64
 
 const sec = (iso: string) => new Date(iso).getTime() / 1000
-
-function alpha(color: string, a: number): string {
-  // The theme colours are hex (#rrggbb).
-  const m = /^#([0-9a-f]{6})$/i.exec(color)
-  if (!m) return color
-  const n = parseInt(m[1]!, 16)
-  return `rgba(${n >> 16}, ${(n >> 8) & 255}, ${n & 255}, ${a})`
-}
 
 function useWidth(ref: RefObject<HTMLElement | null>): number {
   const [w, setW] = useState(800)
@@ -38,13 +43,24 @@ function useWidth(ref: RefObject<HTMLElement | null>): number {
   return w
 }
 
-export function LatencyChart({ insights, traceroutes, onZoom }: Props) {
+/** The plot on its element, for test/web/charts.test.ts (which reads its data and geometry). */
+const expose = (el: HTMLElement, u: uPlot | undefined) => Object.assign(el, { uplot: u })
+
+/** Latency tick labels: µs when every tick is below a millisecond (loopback), else ms. */
+function rttTicks(_u: uPlot, vals: (number | null)[]): string[] {
+  const shown = vals.filter((v): v is number => v !== null)
+  const micro = shown.length > 0 && Math.max(...shown.map(Math.abs)) < 1
+  return vals.map((v) => (v === null ? '' : micro ? `${+(v * 1000).toFixed(1)} µs` : `${+v.toPrecision(3)} ms`))
+}
+
+export function LatencyChart({ insights, traceroutes, onZoom, log, onLogChange }: Props) {
   const box = useRef<HTMLDivElement>(null)
   const latEl = useRef<HTMLDivElement>(null)
   const lossEl = useRef<HTMLDivElement>(null)
   const charts = useRef<uPlot[]>([])
   const width = useWidth(box)
   const theme = useTheme()
+  const zone = useTimeZone()
   const zoom = useRef(onZoom)
   zoom.current = onZoom
 
@@ -61,11 +77,15 @@ export function LatencyChart({ insights, traceroutes, onZoom }: Props) {
       loss: t.map((b) => (b.loss_rate === null ? null : b.loss_rate * 100)),
     }
   }, [insights])
+  const scale = useMemo(() => linearScale(insights.latency_p99_ms, data.p50, data.max), [insights, data])
 
   useEffect(() => {
-    if (!latEl.current || !lossEl.current) return
+    const latHost = latEl.current
+    const lossHost = lossEl.current
+    if (!latHost || !lossHost) return
     const c = {
-      text: cssVar('--text-muted'),
+      text: cssVar('--text'),
+      muted: cssVar('--text-muted'),
       grid: cssVar('--grid'),
       accent: cssVar('--accent'),
       loss: cssVar('--loss'),
@@ -78,38 +98,6 @@ export function LatencyChart({ insights, traceroutes, onZoom }: Props) {
     const outages = insights.outages.items.map((o) => [sec(o.started_at), o.ended_at ? sec(o.ended_at) : now] as const)
     const changes = (traceroutes ?? []).filter((t) => t.path_changed).map((t) => sec(t.started_at)).filter((t) => t >= start && t <= end)
 
-    const shadeOutages = (u: uPlot) => {
-      const { ctx, bbox } = u
-      ctx.save()
-      ctx.fillStyle = alpha(c.outage, 0.18)
-      for (const [a, b] of outages) {
-        const x0 = Math.max(bbox.left, u.valToPos(a, 'x', true))
-        const x1 = Math.min(bbox.left + bbox.width, u.valToPos(b, 'x', true))
-        if (x1 > x0) ctx.fillRect(x0, bbox.top, Math.max(1, x1 - x0), bbox.height)
-      }
-      ctx.restore()
-    }
-    const markChanges = (u: uPlot) => {
-      const { ctx, bbox } = u
-      ctx.save()
-      ctx.strokeStyle = c.marker
-      ctx.fillStyle = c.marker
-      ctx.setLineDash([4, 3])
-      ctx.lineWidth = devicePixelRatio
-      for (const t of changes) {
-        const x = Math.round(u.valToPos(t, 'x', true))
-        ctx.beginPath()
-        ctx.moveTo(x, bbox.top)
-        ctx.lineTo(x, bbox.top + bbox.height)
-        ctx.stroke()
-        ctx.beginPath()
-        ctx.moveTo(x - 5 * devicePixelRatio, bbox.top)
-        ctx.lineTo(x + 5 * devicePixelRatio, bbox.top)
-        ctx.lineTo(x, bbox.top + 7 * devicePixelRatio)
-        ctx.fill()
-      }
-      ctx.restore()
-    }
     const select = (u: uPlot) => {
       if (u.select.width < 5) return
       const from = u.posToVal(u.select.left, 'x') * 1000
@@ -117,55 +105,62 @@ export function LatencyChart({ insights, traceroutes, onZoom }: Props) {
       u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false)
       zoom.current(Math.floor(from), Math.max(Math.ceil(to), Math.floor(from) + 60_000))
     }
-    const axis = { stroke: c.text, grid: { stroke: c.grid, width: 1 }, ticks: { stroke: c.grid, width: 1 } }
+    const axis = { stroke: c.muted, grid: { stroke: c.grid, width: 1 }, ticks: { stroke: c.grid, width: 1 } }
+    const xAxis = { ...axis, space: X_SPACE, values: timeAxisValues(zone) }
+    const calendar = tzDate(zone)
     const common = {
       width,
       cursor: { sync: { key: `target-${insights.target_id}` }, drag: { x: true, y: false, setScale: false } },
-      scales: { x: { time: true, range: [start, end] as uPlot.Range.MinMax } },
-      hooks: { drawClear: [shadeOutages], draw: [markChanges], setSelect: [select] },
+      ...(calendar && { tzDate: calendar }),
+      hooks: { drawClear: [shadeOutages(c.outage, outages)], setSelect: [select] },
     }
     const ms = (_u: uPlot, v: number | null) => (v === null ? '–' : formatMs(v))
+    const rtt = (xs: (number | null)[]) => (log ? positive(xs) : xs)
+    const median = lossGradient(data.x, data.loss)
+    const lonely = isolated(rtt(data.p50))
+    const band = (label: string, a: number) => ({ label, stroke: alpha(c.accent, a), width: 1, value: ms, points: { show: false } })
 
     const lat = new uPlot(
       {
         ...common,
         height: 260,
+        scales: {
+          x: { time: true, range: [start, end] },
+          // Linear: from 0 to the p99 top (scale.ts); log: uPlot's decades around the data.
+          y: log ? { distr: 3, log: 10 } : { range: (_u, _min, max) => [0, scale.top ?? (max > 0 ? max * 1.05 : 1)] },
+        },
+        hooks: { ...common.hooks, draw: [markChanges(c.marker, changes), markClipped(c.text, data.x, () => (log ? [] : scale.clipped))] },
         series: [
-          {},
-          { label: 'min', stroke: alpha(c.accent, 0.25), width: 1, value: ms, points: { show: false } },
-          { label: 'p5', stroke: alpha(c.accent, 0.45), width: 1, value: ms, points: { show: false } },
-          { label: 'p50', stroke: c.accent, width: 2, value: ms, points: { show: false } },
-          { label: 'p95', stroke: alpha(c.accent, 0.45), width: 1, value: ms, points: { show: false } },
-          { label: 'max', stroke: alpha(c.accent, 0.25), width: 1, value: ms, points: { show: false } },
+          { value: legendTime },
+          band('min', 0.25),
+          band('p5', 0.45),
+          band('p95', 0.45),
+          band('max', 0.25),
+          // Last, so the bands' fills do not tint it. Buckets with no neighbour (gaps around them)
+          // cannot be drawn as a line: as points instead.
+          { label: 'p50', stroke: median, width: 2, value: ms, points: { show: false, size: 6, fill: median, filter: () => lonely } },
         ],
         bands: [
-          { series: [5, 1], fill: alpha(c.accent, 0.1) },
-          { series: [4, 2], fill: alpha(c.accent, 0.25) },
+          { series: [4, 1], fill: alpha(c.accent, 0.1) },
+          { series: [3, 2], fill: alpha(c.accent, 0.25) },
         ],
-        // One unit per axis: µs when every tick is below a millisecond (loopback), else ms.
-        axes: [
-          axis,
-          {
-            ...axis,
-            label: 'RTT',
-            size: 64,
-            values: (_u, vals) =>
-              Math.max(...vals.map(Math.abs)) < 1 ? vals.map((v) => `${+(v * 1000).toFixed(1)} µs`) : vals.map((v) => `${+v.toFixed(2)} ms`),
-          },
-        ],
+        axes: [{ ...xAxis }, { ...axis, label: `RTT${log ? ' (log)' : ''}`, size: Y_AXIS_SIZE, values: rttTicks }],
       },
-      [data.x, data.min, data.p5, data.p50, data.p95, data.max],
-      latEl.current,
+      [data.x, rtt(data.min), rtt(data.p5), rtt(data.p95), rtt(data.max), rtt(data.p50)],
+      latHost,
     )
     const loss = new uPlot(
       {
         ...common,
-        height: 110,
-        legend: { show: true },
+        height: 130,
         // Small losses stay visible: the scale ends at the next 5 % above the worst bucket.
-        scales: { ...common.scales, loss: { range: (_u, _min, max) => [0, Math.min(100, Math.max(5, Math.ceil((max || 0) / 5) * 5))] } },
+        scales: {
+          x: { time: true, range: [start, end] },
+          loss: { range: (_u, _min, max) => [0, Math.min(100, Math.max(5, Math.ceil((max || 0) / 5) * 5))] },
+        },
+        hooks: { ...common.hooks, draw: [markChanges(c.marker, changes)] },
         series: [
-          {},
+          { value: legendTime },
           {
             label: 'loss',
             scale: 'loss',
@@ -177,19 +172,26 @@ export function LatencyChart({ insights, traceroutes, onZoom }: Props) {
             value: (_u, v) => (v === null ? '–' : `${v.toFixed(2)} %`),
           },
         ],
-        axes: [axis, { ...axis, scale: 'loss', label: 'loss (%)', size: 60, space: 20 }],
+        axes: [
+          { ...xAxis, label: timeLabel(zone) },
+          { ...axis, scale: 'loss', label: 'loss (%)', size: Y_AXIS_SIZE, space: 20 },
+        ],
       },
       [data.x, data.loss],
-      lossEl.current,
+      lossHost,
     )
     charts.current = [lat, loss]
+    expose(latHost, lat)
+    expose(lossHost, loss)
     return () => {
       lat.destroy()
       loss.destroy()
+      expose(latHost, undefined)
+      expose(lossHost, undefined)
       charts.current = []
     }
     // The width is applied by setSize below: re-creating the charts on every resize is not needed.
-  }, [data, insights, traceroutes, theme])
+  }, [data, scale, insights, traceroutes, theme, zone, log])
 
   useEffect(() => {
     for (const u of charts.current) u.setSize({ width, height: u.height })
@@ -201,11 +203,13 @@ export function LatencyChart({ insights, traceroutes, onZoom }: Props) {
       <figcaption className="sr-only">
         Latency p50 with p5–p95 and min–max bands, and packet loss, {insights.window_start} to {insights.window_end}; {insights.outages.count} outages shaded.
       </figcaption>
+      <ChartKeys log={log} onLogChange={onLogChange} scale={scale} />
       {gaps && <p className="chart-empty">No samples in this window.</p>}
       <div ref={latEl} data-testid="latency-chart" />
       <div ref={lossEl} data-testid="loss-chart" />
       <p className="chart-hint muted">
-        Drag across a chart to zoom in. <span className="key-outage">shaded</span>: outage · <span className="key-marker">▼</span>: traceroute path change
+        Drag across a chart to zoom in. <span className="key-outage">shaded</span>: outage · <span className="key-marker">▼</span>: traceroute path change ·{' '}
+        <span className="key-clip">▲</span>: maximum above the axis (linear scale)
       </p>
     </figure>
   )

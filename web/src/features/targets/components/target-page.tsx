@@ -1,23 +1,31 @@
-import { useState } from 'react'
+import { useMemo, useState } from 'react'
 import { ConfirmDialog, FormDialog } from '../../../components/confirm-dialog'
 import { ErrorMessage } from '../../../components/field'
-import { StatusBadge } from '../../../components/status-badge'
+import { TargetStateLine } from '../../../components/target-state'
 import { ApiError } from '../../../lib/api-client'
 import { formatDateTime, formatInterval, formatMs, formatTime } from '../../../lib/format'
 import { useLiveEvent } from '../../../lib/live'
-import { Link, navigate } from '../../../lib/router'
-import { type LiveFigures, targetStatus } from '../../../lib/status'
-import { RANGES, type Range, exportCsv, useInsights, useTarget, useTargetAction, useTraceroutes, useUpdateTarget } from '../api/targets'
+import { Link, navigate, updateSearch, useSearchParams } from '../../../lib/router'
+import type { LiveFigures } from '../../../lib/status'
+import { RANGES, exportCsv, useInsights, useTarget, useTargetAction, useTraceroutes, useUpdateTarget } from '../api/targets'
+import { logFromSearch, logToSearch, rangeFromSearch, rangeToSearch } from '../chart/chart-url'
 import { EventsList } from './events-list'
+import { ResumeButton } from './resume-button'
 import { LatencyChart } from './latency-chart'
 import { SamplesTable } from './samples-table'
 import { StatCards } from './stat-cards'
 import { TargetForm } from './target-form'
 import { TraceroutePanel } from './traceroute-panel'
+import { PathHistoryPanel } from '../../paths/components/path-history-panel'
 
 export function TargetPage({ id, isAdmin }: { id: number; isAdmin: boolean }) {
   const target = useTarget(id)
-  const [range, setRange] = useState<Range>({ key: '1h' })
+  // Range, zoom and scale live in the URL (chart/chart-url.ts): a range or zoom is a history entry, so
+  // Back undoes a zoom; the scale is replaced in place.
+  const params = useSearchParams()
+  const range = useMemo(() => rangeFromSearch(params), [params])
+  const log = logFromSearch(params)
+  const setRange = (r: Parameters<typeof rangeToSearch>[0]) => updateSearch(rangeToSearch(r))
   const insights = useInsights(id, range)
   const traceroutes = useTraceroutes(id)
   const action = useTargetAction(id)
@@ -46,7 +54,6 @@ export function TargetPage({ id, isAdmin }: { id: number; isAdmin: boolean }) {
   const t = target.data
   if (!t) return <p className="muted">{target.error ? <ErrorMessage error={target.error} /> : 'Loading…'}</p>
 
-  const status = targetStatus(t, null, t.is_active ? live : undefined)
   const lastRtt = live && t.is_active ? live.rttMs : t.last_sample?.latency_ms
   const lastTime = live && t.is_active ? live.time : t.last_sample?.time
 
@@ -68,9 +75,7 @@ export function TargetPage({ id, isAdmin }: { id: number; isAdmin: boolean }) {
       </nav>
       <div className="page-head">
         <h1 id="target-title">{t.name ?? t.ip}</h1>
-        <span data-testid="target-status">
-          <StatusBadge status={status} />
-        </span>
+        <TargetStateLine target={t} />
         <span className="mono">{t.ip}</span>
         <span className="muted">
           every {formatInterval(t.frequency)}, {t.packets} echo{t.packets > 1 ? 'es' : ''}, last {formatMs(lastRtt)} {lastTime ? `at ${formatTime(lastTime)}` : ''}
@@ -101,9 +106,7 @@ export function TargetPage({ id, isAdmin }: { id: number; isAdmin: boolean }) {
                 Pause
               </button>
             ) : (
-              <button type="button" onClick={() => action.mutate('resume')} disabled={action.isPending}>
-                Resume
-              </button>
+              <ResumeButton ip={t.ip} name={t.name ?? t.ip} busy={action.isPending} onResume={() => action.mutate('resume')} />
             )}
             <button type="button" className="danger" onClick={() => setDeleting(true)}>
               Delete
@@ -148,7 +151,13 @@ export function TargetPage({ id, isAdmin }: { id: number; isAdmin: boolean }) {
       {insights.data && (
         <>
           <StatCards i={insights.data} />
-          <LatencyChart insights={insights.data} traceroutes={traceroutes.data} onZoom={(from, to) => setRange({ from, to })} />
+          <LatencyChart
+            insights={insights.data}
+            traceroutes={traceroutes.data}
+            onZoom={(from, to) => setRange({ from, to })}
+            log={log}
+            onLogChange={(on) => updateSearch(logToSearch(on), { replace: true })}
+          />
         </>
       )}
 
@@ -156,6 +165,7 @@ export function TargetPage({ id, isAdmin }: { id: number; isAdmin: boolean }) {
         <TraceroutePanel id={id} canRun={isAdmin} />
         <EventsList id={id} />
       </div>
+      <PathHistoryPanel targetId={id} isAdmin={isAdmin} />
       <SamplesTable id={id} />
 
       <FormDialog open={editing} title={`Edit ${t.name ?? t.ip}`} onClose={() => setEditing(false)}>

@@ -1,6 +1,8 @@
 import { useState } from 'react'
 import { ErrorMessage } from '../../../components/field'
+import { ApiError } from '../../../lib/api-client'
 import { formatDateTime, formatMs } from '../../../lib/format'
+import { tracerouteReason } from '../../../lib/reasons'
 import { type TracerouteOut, useRunTraceroute, useTraceroutes } from '../api/targets'
 
 function Hops({ t }: { t: TracerouteOut }) {
@@ -20,11 +22,29 @@ function Hops({ t }: { t: TracerouteOut }) {
             <td className="mono">{h.hop}</td>
             <td className="mono">{h.ip ?? '*'}</td>
             <td>{h.host && h.host !== h.ip ? h.host : ''}</td>
-            <td className="mono">{h.is_timeout ? 'timeout' : formatMs(h.rtt_ms)}</td>
+            <td className="mono" title={h.is_timeout ? 'no answer from this hop within the wait' : undefined}>
+              {h.is_timeout ? 'no answer' : formatMs(h.rtt_ms)}
+            </td>
           </tr>
         ))}
       </tbody>
     </table>
+  )
+}
+
+/** A failed run (503): a short reason, the server's own text on demand. */
+function RunFailed({ detail }: { detail: string }) {
+  const { reason, raw } = tracerouteReason(detail)
+  return (
+    <div className="error-box" role="alert" data-testid="traceroute-error">
+      <p>Traceroute failed: {reason}.</p>
+      {raw && (
+        <details>
+          <summary>Server message</summary>
+          <code>{raw}</code>
+        </details>
+      )}
+    </div>
   )
 }
 
@@ -45,7 +65,11 @@ export function TraceroutePanel({ id, canRun }: { id: number; canRun: boolean })
           </button>
         )}
       </div>
-      <ErrorMessage error={run.error ?? history.error} />
+      {run.error instanceof ApiError && run.error.status === 503 && typeof run.error.detail === 'string' ? (
+        <RunFailed detail={run.error.detail} />
+      ) : (
+        <ErrorMessage error={run.error ?? history.error} />
+      )}
       {runs.length === 0 && !history.isPending && <p className="muted">No traceroute yet.</p>}
       {shown && (
         <div className="traceroute" data-testid="traceroute-result">
