@@ -58,7 +58,8 @@ describe.each(ENGINES)('pingscope alerts and incidents (%s engine)', (engine) =>
     for (const h of [home, viewerHome]) rmSync(h, { recursive: true, force: true })
   })
 
-  it('adds, lists, changes and deletes rules, channels and silences as the API stores them', async () => {
+  // Each CLI call starts a process and (embedded) joins the engine: tens of them take minutes on a busy machine.
+  it('adds, lists, changes and deletes rules, channels and silences as the API stores them', { timeout: 300_000 }, async () => {
     const hook = (await ok(['alerts', 'channels', 'add', 'noc-hook', '--kind', 'webhook', '--url', 'http://127.0.0.1:9/hook', '--json'])).json<Doc & { secret: string }>()
     expect(hook).toMatchObject({ kind: 'webhook', enabled: true, config: { url: 'http://127.0.0.1:9/hook' } })
     expect(hook.secret).toMatch(/^[\w-]{32,}$/)
@@ -105,7 +106,7 @@ describe.each(ENGINES)('pingscope alerts and incidents (%s engine)', (engine) =>
     expect(await db.sql<{ id: number }[]>`select id from alert_channels`).toEqual([{ id: mail.id }])
   })
 
-  it('refuses bad flags with exit 2 and one line naming the flag, and the viewer role with exit 1, writing nothing', async () => {
+  it('refuses bad flags with exit 2 and one line naming the flag, and the viewer role with exit 1, writing nothing', { timeout: 300_000 }, async () => {
     const before = await db.sql<{ n: number }[]>`select (select count(*) from alert_rules) + (select count(*) from alert_channels) + (select count(*) from silences) as n`
     const cases: [string[], string][] = [
       [['alerts', 'rules', 'add', 'x', '--condition', 'loss'], 'pingscope: --threshold: is required for a loss rule'],
@@ -161,7 +162,7 @@ describe.each(ENGINES)('pingscope alerts and incidents (%s engine)', (engine) =>
     expect(after).toEqual(before)
   })
 
-  it('lists open incidents and history as the API does, shows one, acknowledges it and keeps notes', async () => {
+  it('lists open incidents and history as the API does, shows one, acknowledges it and keeps notes', { timeout: 300_000 }, async () => {
     const rule = (await ok(['alerts', 'rules', 'add', 'edge-outage', '--target', String(targetId), '--condition', 'outage', '--severity', 'critical', '--json'])).json<Doc>()
     const hour = 3600_000
     const base = Date.now() - 5 * hour

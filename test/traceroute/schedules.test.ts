@@ -45,7 +45,10 @@ describe.each(ENGINES)('traceroute schedules and path history (%s engine)', (eng
     for (;;) {
       const runs = await scheduledRuns()
       if (runs.length >= n) return runs
-      if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${n} scheduled runs (have ${runs.length})`)
+      if (Date.now() - t0 > timeoutMs) {
+        const [s] = await t.db.sql`select next_run_at, last_run_at, last_error from traceroute_schedules where target_id = ${targetId}`
+        throw new Error(`timed out waiting for ${n} scheduled runs (have ${runs.length}); schedule: ${JSON.stringify(s ?? null)}`)
+      }
       await sleep(250)
     }
   }
@@ -166,7 +169,7 @@ describe.each(ENGINES)('traceroute schedules and path history (%s engine)', (eng
     expect((await scheduledRuns()).length).toBeGreaterThanOrEqual(3)
   })
 
-  it('pingscope traceroute --schedule, --paths and --unschedule do the same from the CLI', async () => {
+  it('pingscope traceroute --schedule, --paths and --unschedule do the same from the CLI', { timeout: 180_000 }, async () => {
     const home = tempDir('pingscope-home-')
     const env = { ...t.db.env, HOME: home, XDG_CONFIG_HOME: path.join(home, 'config') }
     try {
@@ -186,7 +189,7 @@ describe.each(ENGINES)('traceroute schedules and path history (%s engine)', (eng
       expect(set.code, show(set)).toBe(0)
       expect(set.json()).toMatchObject({ target_id: targetId, interval_s: 600, queries: 2, max_hops: 20, created_by: 'admin' })
       const before = (await scheduledRuns()).length
-      await waitForRuns(before + 1)
+      await waitForRuns(before + 1, 60_000)
       const paths = await runCli(['traceroute', id, '--paths', '--since', '1h', '--json'], env)
       expect(paths.code, show(paths)).toBe(0)
       const doc = paths.json<PathHistoryOut>()

@@ -135,9 +135,10 @@ describe.each(ENGINES)('web dashboard in Chromium (%s engine)', (engine) => {
     await page.waitForFunction((mark) => performance.getEntriesByName(mark).length > 0, FLEET_READY_MARK)
     await expect.poll(() => page.locator('tr[data-target-id]').count()).toBe(6)
     expect(await row('seed-1').getAttribute('data-status')).toBe('paused')
-    // Probed every second: up from the live stream within a few seconds.
-    await row('loop-a').and(page.locator('[data-status=up]')).waitFor()
-    await row('chain-end').and(page.locator('[data-status=up]')).waitFor({ timeout: 20_000 })
+    // Probed every second: up once the API's state says so (states are read every 5 s for the live
+    // stream, and the list is read again on a change): within seconds, more on a loaded machine.
+    await row('loop-a').and(page.locator('[data-status=up]')).waitFor({ timeout: 45_000 })
+    await row('chain-end').and(page.locator('[data-status=up]')).waitFor({ timeout: 45_000 })
     await expect.poll(() => row('seed-1').locator('svg.sparkline').count()).toBe(1)
 
     // Search, tag filter, sort.
