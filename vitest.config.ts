@@ -26,6 +26,8 @@ const SERIAL = [
   'test/web/state.test.ts', // Chromium, `serve`, live loopback targets; status agreement
   'test/web/incidents.test.ts', // Chromium, `serve` with alerting on a silent lab host
   'test/web/paths.test.ts', // Chromium, `serve`, lab chain traced on a schedule
+  'test/web/status-page.test.ts', // Chromium, `serve`; the public page shown within the default waits
+  'test/web/compare.test.ts', // Chromium, `serve`; chart data and URL round trips
 ]
 
 const shared = {

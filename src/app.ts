@@ -15,6 +15,8 @@ import type { JobRunner } from './db/maintenance/jobs.js'
 import type { Database } from './db/open.js'
 import { errorHandler, frameworkErrorHandler } from './errors.js'
 import { badgeRoutes } from './badge/badge.routes.js'
+import { statusPageRoutes } from './status-page/status-page.routes.js'
+import { eventsRoutes } from './events/events.routes.js'
 import { insightsRoutes } from './insights/insights.routes.js'
 import type { LiveHub } from './live/hub.js'
 import { liveRoutes } from './live/live.routes.js'
@@ -159,8 +161,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onClose', async () => stateWatch.close())
   await app.register(metricsRoutes, { sql: db.sql, live: deps.live, jobs: deps.jobs, probe: deps.probe, ...(deps.alerts ? { alerts: deps.alerts } : {}) })
   await app.register(badgeRoutes, { sql: db.sql, lossWindow })
+  await app.register(statusPageRoutes, { sql: db.sql, lossWindow })
   await app.register(tracerouteRoutes, { sql: db.sql, ...config.traceroute })
   await app.register(samplesRoutes, { sql: db.sql })
+  await app.register(eventsRoutes, { sql: db.sql })
   await app.register(insightsRoutes, { sql: db.sql, retention: config.retention })
   await app.register(alertRoutes, { sql: db.sql, groupWaitMs: config.alerts.groupWaitMs })
   await app.register(incidentRoutes, { sql: db.sql })

@@ -1,12 +1,14 @@
 import type { Command } from 'commander'
-import { eventsQuery } from '../../src/events/events.schema.js'
+import { EVENT_TYPES, type TimelineEventOut, timelineQuery } from '../../src/events/events.schema.js'
+import { getTimeline } from '../../src/events/events.service.js'
 import { type InsightsOut, type OutageOut, insightsQuery, outagesQuery } from '../../src/insights/insights.schema.js'
 import { getInsights, getOutages } from '../../src/insights/insights.service.js'
 import { MAX_WINDOW_MINUTES } from '../../src/insights/insights.tiers.js'
-import { getTargetEvents, getTargetLogs } from '../../src/samples/samples.service.js'
+import { getTargetLogs } from '../../src/samples/samples.service.js'
+import { requireTarget } from '../../src/targets/targets.service.js'
 import { logsQuery } from '../../src/samples/samples.schema.js'
 import { type Colours, UsageError, formatFields, formatTable, ms, shortTime } from '../output.js'
-import { num, parseDuration, parseWith } from '../parse.js'
+import { asUsageError, num, parseDuration, parseWith } from '../parse.js'
 import { type CliDeps, action } from '../session.js'
 import { parseTargetId } from './target.js'
 
@@ -28,6 +30,13 @@ export function sparkline(values: (number | null)[], width = 60): string {
   const lo = Math.min(...present)
   const hi = Math.max(...present)
   return cols.map((v) => (v === null ? '·' : BARS[hi === lo ? 0 : Math.round(((v - lo) / (hi - lo)) * (BARS.length - 1))])).join('')
+}
+
+/** A timeline entry's target: its name and address, marked when it was deleted since. */
+const targetLabel = (e: TimelineEventOut) => {
+  if (e.target_id === null) return null
+  const who = e.target_name ? `${e.target_name} (${e.target_address ?? '?'})` : (e.target_address ?? `#${e.target_id}`)
+  return e.target_exists ? who : `${who}, deleted`
 }
 
 const pct = (v: number | null) => (v === null ? null : `${Number(v.toFixed(3))} %`)
@@ -106,23 +115,38 @@ export function registerHistory(program: Command, deps: CliDeps) {
 
   program
     .command('events')
-    .argument('<id>', 'target id')
-    .description("a target's events (changes with who made them, outages, path changes), newest first")
+    .argument('[id]', 'target id (default: every target, the global timeline)')
+    .description("events, newest first: a target's, or every target's (changes with who made them, outages, path changes, alert incidents)")
     .option('--limit <n>', 'how many (1–1000)', '100')
-    .addHelpText('after', '\nExamples:\n  pingscope events 3\n  pingscope events 3 --json | jq -r \'.[] | "\\(.created_at) \\(.actor) \\(.message)"\'')
+    .option('--type <types>', `only these types, comma-separated: ${EVENT_TYPES.join(', ')}`)
+    .option('--tag <tag>', 'only the targets that carry this tag')
+    .option('--since <duration>', 'only the last 15m, 24h, 7d …')
+    .option('--before-id <id>', 'the next page: the id of the last event shown')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  pingscope events\n  pingscope events --type outage_open,incident_open --since 24h\n  pingscope events 3\n  pingscope events 3 --json | jq -r \'.[] | "\\(.created_at) \\(.actor) \\(.message)"\'',
+    )
     .action(
-      action(deps, 'read', async (s, id: string, o: { limit: string }) => {
-        const targetId = parseTargetId(id)
-        const q = parseWith(eventsQuery, { limit: num(o.limit) }, {})
-        const docs = await getTargetEvents(s.sql, targetId, q.limit)
+      action(deps, 'read', async (s, id: string | undefined, o: { limit: string; type?: string; tag?: string; since?: string; beforeId?: string }) => {
+        const flags = { limit: '--limit', type: '--type', tag: '--tag', before_id: '--before-id', target_id: '<id>' }
+        const from = o.since === undefined ? undefined : new Date(Date.now() - parseDuration(o.since, '--since') * 60_000).toISOString()
+        const input = { limit: num(o.limit), type: o.type, tag: o.tag, before_id: num(o.beforeId), target_id: id === undefined ? undefined : parseTargetId(id), from }
+        const q = parseWith(timelineQuery, input, flags)
+        // One target's list answers "not found" for an unknown target, as `logs` and `outages` do.
+        if (q.target_id !== undefined) await requireTarget(s.sql, q.target_id)
+        const docs = await getTimeline(s.sql, q).catch((err: unknown) => {
+          throw asUsageError(err, input, flags)
+        })
         s.out.emit(docs, (rows) =>
           rows.length === 0
             ? 'No events.'
             : formatTable(
                 rows,
                 [
+                  { header: 'ID', value: (e) => e.id, align: 'right' },
                   { header: 'TIME', value: (e) => shortTime(e.created_at) },
-                  { header: 'TYPE', value: (e) => e.event_type },
+                  ...(q.target_id === undefined ? [{ header: 'TARGET', value: (e: TimelineEventOut) => targetLabel(e) }] : []),
+                  { header: 'TYPE', value: (e) => e.event_type, style: (t, e) => (e.event_type === 'outage_open' || e.event_type === 'incident_open' ? s.out.c.red(t) : t) },
                   { header: 'BY', value: (e) => e.actor },
                   { header: 'MESSAGE', value: (e) => e.message },
                 ],

@@ -1,4 +1,5 @@
 import type { Queryable, Sql } from '../db/open.js'
+import { recordEvent } from '../events/events.repo.js'
 import type { ChannelRow } from './channels.repo.js'
 import type { AlertState, Transition } from './hysteresis.js'
 import { type EndReason, closeIncident, insertIncident, markIncidentNotified } from './incidents.repo.js'
@@ -44,6 +45,18 @@ function item(
   return { ...base, text: describeItem(base) }
 }
 
+/** The incident's fire or resolve in the target's events (and the global timeline), worded as its notification. */
+async function incidentEvent(tx: Queryable, s: Subject, x: Parameters<typeof item>[2], reason?: EndReason): Promise<void> {
+  const { text } = item(s, 0, x)
+  await recordEvent(tx, {
+    targetId: s.target.id,
+    type: x.transition === 'fire' ? 'incident_open' : 'incident_resolved',
+    message: text,
+    actor: 'alerting',
+    data: { incident_id: x.incidentId, rule_id: s.rule.id, rule: s.rule.name, condition: s.rule.condition, severity: s.rule.severity, value: x.value, peak: x.peak, ...(reason ? { end_reason: reason } : {}) },
+  })
+}
+
 async function enqueue(tx: Queryable, s: Subject, x: Parameters<typeof item>[2]): Promise<void> {
   for (const ch of s.channels) {
     const payload = item(s, ch.id, x)
@@ -80,7 +93,9 @@ export async function fire(sql: Sql, s: Subject, version: number, next: AlertSta
     })
     if (id === null) throw new StateConflict(s.rule.id, s.target.id)
     await writeState(tx, s.rule.id, s.target.id, version, { ruleId: s.rule.id, targetId: s.target.id, phase: 'firing', since: new Date(next.since), startedAt, peak: next.peak, incidentId: id })
-    if (notify) await enqueue(tx, s, { transition: 'fire', incidentId: id, startedAt, endedAt: null, value: t.value, peak: next.peak, at })
+    const fired = { transition: 'fire', incidentId: id, startedAt, endedAt: null, value: t.value, peak: next.peak, at } as const
+    await incidentEvent(tx, s, fired)
+    if (notify) await enqueue(tx, s, fired)
     return id
   })
 }
@@ -99,10 +114,12 @@ export async function resolve(
   const work = async (tx: Queryable) => {
     const inc = incidentId === null ? null : await closeIncident(tx, incidentId, { endedAt: r.endedAt, peak: r.peak, reason: r.reason })
     if (version > 0) await writeState(tx, s.rule.id, s.target.id, version, null)
-    if (inc?.notified) {
+    if (inc) {
       // Named as the incident knows the target: it may be gone (deleted) or renamed since the fire.
       const target = { id: inc.targetId, address: inc.targetAddress, name: inc.targetName, tags: s.target.tags }
-      await enqueue(tx, { ...s, target }, { transition: 'resolve', incidentId: inc.id, startedAt: inc.startedAt, endedAt: inc.endedAt, value: null, peak: inc.peak, at: r.at })
+      const resolved = { transition: 'resolve', incidentId: inc.id, startedAt: inc.startedAt, endedAt: inc.endedAt, value: null, peak: inc.peak, at: r.at } as const
+      await incidentEvent(tx, { ...s, target }, resolved, r.reason)
+      if (inc.notified) await enqueue(tx, { ...s, target }, resolved)
     }
   }
   // Inside a caller's transaction (a rule's deletion) or a transaction of its own.

@@ -13,6 +13,13 @@ export async function listOpenOutages(sql: Sql): Promise<OpenOutage[]> {
     select id, target_id, started_at, lost_rounds from outages where ended_at is null`
 }
 
+/** The probe's cause ("timeout", "unreachable (reported by 10.0.0.1)") as the event says it. */
+export function causeInWords(cause: string): string {
+  if (cause === 'timeout') return 'no reply before the timeout'
+  const m = /^unreachable \(reported by (.+)\)$/.exec(cause)
+  return m ? `unreachable, reported by ${m[1]}` : cause
+}
+
 /** Opens an outage and records the event, in one transaction; returns the outage id. */
 export async function openOutage(
   sql: Sql,
@@ -30,7 +37,7 @@ export async function openOutage(
     await recordEvent(tx, {
       targetId: o.targetId,
       type: 'outage_open',
-      message: `Outage: ${o.lostRounds} consecutive rounds lost (${o.cause})`,
+      message: `Outage: ${o.lostRounds} consecutive rounds lost, ${causeInWords(o.cause)}`,
       actor: 'scheduler',
       data: { outage_id: row.id, started_at: o.startedAt.toISOString(), cause: o.cause },
     })

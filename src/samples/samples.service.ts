@@ -1,6 +1,7 @@
 import type { Queryable } from '../db/open.js'
-import { type EventRow, listTargetEvents } from '../events/events.repo.js'
+import { listTargetEvents } from '../events/events.repo.js'
 import type { EventOut } from '../events/events.schema.js'
+import { eventJson } from '../events/events.service.js'
 import { requireTarget } from '../targets/targets.service.js'
 import { estimateHops } from './hops.js'
 import { type LogOut, SAMPLE_STATUSES } from './samples.schema.js'
@@ -30,17 +31,5 @@ function logJson(s: SampleRow): LogOut {
     ttl: s.ttl,
     seq: s.seq,
     status: SAMPLE_STATUSES[s.status] ?? 'error',
-  }
-}
-
-function eventJson(e: EventRow): EventOut {
-  return {
-    id: Number(e.id),
-    target_id: e.targetId,
-    event_type: e.type,
-    message: e.message,
-    actor: e.actor,
-    data: e.data ?? null,
-    created_at: e.createdAt.toISOString(),
   }
 }

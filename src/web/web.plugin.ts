@@ -17,14 +17,15 @@ import { projectRoot } from '../paths.js'
 // page, and API routes are matched first, except a browser's page load of SPA_API_PATHS.
 
 /** First path segments of the dashboard's client-side routes (web/src/app/app.tsx), plus `/`. */
-export const SPA_ROOTS = ['login', 'target', 'add', 'admin', 'incidents', 'alerts'] as const
+export const SPA_ROOTS = ['login', 'target', 'add', 'admin', 'incidents', 'alerts', 'events', 'status', 'compare'] as const
 
 /**
- * Dashboard routes whose paths are also GET routes of the API (the incidents page and an incident). A
- * browser loading the page (GET or HEAD, accepting HTML, no Authorization header) gets the app; every
- * other request, the dashboard's own fetches included, gets the API, matched by a route constraint.
+ * Dashboard routes whose paths are also GET routes of the API (the incidents page, an incident, the
+ * events timeline). A browser loading the page (GET or HEAD, accepting HTML, no Authorization header)
+ * gets the app; every other request, the dashboard's own fetches included, gets the API, matched by a
+ * route constraint.
  */
-export const SPA_API_PATHS = ['/incidents', '/incidents/:id'] as const
+export const SPA_API_PATHS = ['/incidents', '/incidents/:id', '/events'] as const
 
 const PAGE_LOAD = 'pageLoad'
 type ConstraintStrategy = Parameters<FastifyInstance['addConstraintStrategy']>[0]

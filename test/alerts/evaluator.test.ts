@@ -78,6 +78,18 @@ describe.each(ENGINES)('alert evaluation (%s engine)', (engine) => {
     expect(outbox[0]!.text).toBe('FIRING [warning] lossy-1 (127.0.20.1): loss 20.0 % ≥ 4.0 % over 60 s (rule "loss")')
     expect(outbox[2]!.text).toBe('RESOLVED [warning] lossy-1 (127.0.20.1): loss back under 4.0 % after 6 min, peak 20.0 % (rule "loss")')
     expect(outbox[3]!.text).toBe('FIRING [warning] 127.0.20.3: outage for 60 s (rule "down")')
+    // Each fire and resolve is in the target's events (the global timeline), worded as its notification
+    // (the driver hands jsonb keys over in camelCase).
+    const events = await db.sql<{ type: string; targetId: number; message: string; actor: string; data: { incidentId: number; endReason?: string } }[]>`
+      select type, target_id, message, actor, data from events where type like 'incident%' order by id`
+    expect(events.map((e) => [e.type, e.targetId, e.data.incidentId, e.actor, e.data.endReason ?? null])).toEqual(
+      outbox.map((o) => {
+        const i = ids.findIndex((x) => o.dedupeKey.startsWith(`incident:${x.id}:`))
+        const fire = o.dedupeKey.includes(':fire:')
+        return [fire ? 'incident_open' : 'incident_resolved', incidents[i]!.targetId, ids[i]!.id, 'alerting', fire ? null : 'recovered']
+      }),
+    )
+    expect(events.map((e) => e.message)).toEqual(outbox.map((o) => o.text))
     // everything is ok again: no state left
     expect(await db.sql`select * from alert_state`).toHaveLength(0)
   })
@@ -159,6 +171,12 @@ describe.each(ENGINES)('alert evaluation (%s engine)', (engine) => {
     const forE = (await incidentsOf(db.sql)).filter((i) => i.targetId === e)
     expect(forE.map((i) => [i.startedAt, i.endedAt])).toEqual([[T + 30 * S, null]])
     expect((await outboxOf(db.sql)).map((o) => o.transition)).toEqual(['fire', 'resolve', 'fire'])
+    // The refused fire left no event either (one transaction); the race wrote one.
+    expect((await db.sql`select type from events where target_id = ${e} and type like 'incident%'`).map((r) => r.type)).toEqual(['incident_open'])
+    expect((await db.sql`select type, data->>'end_reason' as reason from events where target_id = ${d} and type like 'incident%' order by id`).map((r) => [r.type, r.reason])).toEqual([
+      ['incident_open', null],
+      ['incident_resolved', 'out_of_scope'],
+    ])
 
     // A rule about one target goes with the target; its open incident closes at the next pass.
     const g = await makeTarget(db.sql, '127.0.22.3')

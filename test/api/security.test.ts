@@ -78,7 +78,7 @@ describe.each(ENGINES)('auth matrix and fuzzing over every route (%s engine)', (
   it('knows the routes it protects', () => {
     expect(routes.length).toBeGreaterThanOrEqual(15)
     const open = routes.filter((r) => r.public).map((r) => `${r.method} ${r.path}`)
-    expect(open.sort()).toEqual(['GET /badge/{file}', 'GET /health', 'POST /auth/login'].sort())
+    expect(open.sort()).toEqual(['GET /badge/{file}', 'GET /health', 'GET /public/status/{tag}', 'POST /auth/login'].sort())
   })
 
   it('answers 401 on every protected route without a token, or with an expired, forged, unsigned or exp-less one', async () => {
@@ -199,6 +199,7 @@ describe.each(ENGINES)('auth matrix and fuzzing over every route (%s engine)', (
                   : method === 'POST' && path === '/alerts/silences' ? silence()
                     : method === 'POST' && path === '/incidents/{id}/notes' ? { text: 'fuzz' }
                       : method === 'PUT' && path === '/targets/{id}/traceroute-schedule' ? { interval_s: 3600 }
+                        : method === 'PUT' && path === '/status-pages/{tag}' ? { title: 'fuzz' }
                         : {}
     // A valid query string where a route requires one, so that only the fuzzed path parameter is wrong.
     const validQuery = (path: string) => (path === '/targets/{id}/path-diff' ? '?a=1&b=2' : '')

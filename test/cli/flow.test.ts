@@ -5,7 +5,7 @@
 import { readFileSync, rmSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { eventOut } from '../../src/events/events.schema.js'
+import { timelineEventOut } from '../../src/events/events.schema.js'
 import { insightsOut } from '../../src/insights/insights.schema.js'
 import { logOut } from '../../src/samples/samples.schema.js'
 import { targetOut } from '../../src/targets/targets.schema.js'
@@ -203,9 +203,16 @@ describe.each(ENGINES)('pingscope CLI while `pingscope serve` runs on the same d
     expect(await (await get(`/targets/${trId}/traceroutes`)).json()).toEqual([trace])
 
     const events = (await cli(['events', String(id), '--json'])).json<Record<string, unknown>[]>()
-    for (const e of events) expect(() => eventOut.strict().parse(e)).not.toThrow()
+    for (const e of events) expect(() => timelineEventOut.strict().parse(e)).not.toThrow()
     expect(events.map((e) => [e.event_type, e.actor])).toEqual([['start', 'admin'], ['stop', 'admin'], ['created', 'admin']])
-    expect(events).toEqual(await (await get(`/targets/${id}/events`)).json())
+    expect(events).toEqual(await (await get(`/events?target_id=${id}`)).json())
+    // The target's own list says the same, without the timeline's target fields.
+    const own = (await (await get(`/targets/${id}/events`)).json()) as Record<string, unknown>[]
+    expect(own).toEqual(events.map(({ target_name: _n, target_address: _a, target_exists: _e, ...rest }) => rest))
+    // Every target's: the global timeline, filtered by type.
+    const created = (await cli(['events', '--type', 'created', '--since', '1h', '--json'])).json<{ target_id: number; event_type: string }[]>()
+    expect(created.map((e) => e.target_id)).toEqual(expect.arrayContaining([id, trId]))
+    expect(new Set(created.map((e) => e.event_type))).toEqual(new Set(['created']))
 
     for (const t of [id, trId]) expect((await cli(['target', 'delete', String(t), '--yes', '--json'])).json()).toEqual({ message: 'Target deleted', id: t })
     const left = (await cli(['target', 'list', '--json'])).json<{ id: number }[]>().map((t) => t.id)

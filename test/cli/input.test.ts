@@ -59,6 +59,16 @@ describe.each(ENGINES)('pingscope input validation and CSV import (%s engine)', 
       [['traceroute', '1', '--max-hops', '65'], 'pingscope: --max-hops: must be <= 64 (got "65")'],
       [['users', 'add', 'x y', '--role', 'admin'], 'pingscope: <username>: may contain letters, digits and . _ @ - only (got "x y")'],
       [['tokens', 'create', 'ci', '--expires-days', '0'], 'pingscope: --expires-days: must be >= 1 (got "0")'],
+      [['events', '--type', 'outage'], expect.stringMatching(/^pingscope: --type: unknown type "outage": each must be one of created, updated, .*, incident_resolved \(got "outage"\)$/) as unknown as string],
+      [['events', '--type', ''], 'pingscope: --type: must name at least one type (got "")'],
+      [['events', '--tag', 'x'.repeat(101)], expect.stringMatching(/^pingscope: --tag: must be at most 100 characters/) as unknown as string],
+      [['events', '--since', '0000-01-01T00:00:00Z'], 'pingscope: --since: must be a duration such as 15m, 1h, 24h, 30d or 1y (got "0000-01-01T00:00:00Z")'],
+      [['events', '--since', 'forever'], 'pingscope: --since: must be a duration such as 15m, 1h, 24h, 30d or 1y (got "forever")'],
+      [['events', '--before-id', '9223372036854775808'], expect.stringMatching(/^pingscope: --before-id: must be <= 9007199254740991/) as unknown as string],
+      [['events', '--before-id', '987654321'], 'pingscope: --before-id: no event 987654321: give the id of the last event of the previous page (got "987654321")'],
+      [['events', 'fe80::1%eth0'], 'pingscope: <id>: must be a number (got "fe80::1%eth0")'],
+      [['events', '99999999999'], 'pingscope: <id>: must be <= 2147483647 (got "99999999999")'],
+      [['events', '--limit', '1001'], 'pingscope: --limit: must be <= 1000 (got "1001")'],
     ]
     const results = await Promise.all(cases.map(([args]) => runCli(args, env)))
     results.forEach((r, i) => {

@@ -70,6 +70,7 @@ describe.each(ENGINES)('loss, unreachables and outages in the network lab (%s en
     expect(closed!.lostRounds).toBeGreaterThanOrEqual(3)
     const events = await db.sql`select type, message from events where target_id = ${silent!.id} order by id`
     expect(events.map((e) => e.type)).toEqual(['outage_open', 'outage_close'])
+    expect(events[0]!.message).toMatch(/^Outage: \d+ consecutive rounds lost, no reply before the timeout$/)
     // and it is measured as up again
     await sleep(1500)
     const [after] = await db.sql`

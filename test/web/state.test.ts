@@ -10,6 +10,7 @@ import path from 'node:path'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { FLEET_READY_MARK, launchChromium } from '../../scripts/bench/fleet.js'
+import type { TimelineEventOut } from '../../src/events/events.schema.js'
 import type { TargetOut } from '../../src/targets/targets.schema.js'
 import { type TestStore, createTestStore, openTestDatabase } from '../helpers/db.js'
 import { ENGINES } from '../helpers/engines.js'
@@ -235,10 +236,50 @@ describe.each(ENGINES)('target state in the dashboard (%s engine)', (engine) => 
     expect(unexpectedConsoleErrors()).toEqual([])
   })
 
+  it('shows every target’s events on one timeline: the real outage with its cause in words, filters in the URL, live updates', async () => {
+    const page = await signedIn('admin', PASSWORD)
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Events' }).click()
+    await page.getByRole('heading', { name: 'Events', level: 1 }).waitFor()
+    const items = page.getByTestId('timeline-event')
+    const typesShown = () => items.evaluateAll((els) => els.map((e) => e.getAttribute('data-type')))
+    // The silent host's outage, opened by serve's own scheduler, with its cause in words.
+    const outage = items.filter({ hasText: 'silent' }).and(page.locator('[data-type="outage_open"]'))
+    await outage.first().waitFor()
+    expect(await outage.first().textContent()).toContain('consecutive rounds lost, no reply before the timeout')
+    // The same events, in the same order, as the API's timeline (the earlier tests paused and resumed loop-up).
+    const fromApi = await api<TimelineEventOut[]>('GET', '/events?limit=100')
+    expect(fromApi.map((e) => e.event_type)).toEqual(expect.arrayContaining(['outage_open', 'stop', 'start']))
+    await expect.poll(typesShown).toEqual(fromApi.map((e) => e.event_type))
+
+    // A type filter lives in the URL: a reload keeps it, Back drops it.
+    await page.getByRole('button', { name: 'Outages', exact: true }).click()
+    await expect.poll(() => new URL(page.url()).searchParams.get('types')).toBe('outages')
+    await expect.poll(typesShown).toEqual(fromApi.filter((e) => e.event_type.startsWith('outage_')).map((e) => e.event_type))
+    await page.reload()
+    await expect.poll(() => page.getByRole('button', { name: 'Outages', exact: true }).getAttribute('aria-pressed')).toBe('true')
+    await expect.poll(typesShown).toEqual(fromApi.filter((e) => e.event_type.startsWith('outage_')).map((e) => e.event_type))
+    await page.goBack()
+    await expect.poll(() => new URL(page.url()).searchParams.get('types')).toBeNull()
+    await expect.poll(async () => (await typesShown()).length).toBe(fromApi.length)
+
+    // A change made elsewhere appears without a reload (live stream, else the 30 s refresh).
+    await api('PATCH', `/targets/${ids['seed-paused']}`, { notes: 'moved to rack 7' })
+    await items.filter({ hasText: 'seed-paused' }).and(page.locator('[data-type="updated"]')).waitFor({ timeout: 45_000 })
+    await page.screenshot({ path: path.join(RESULTS, `events-${engine}.png`), fullPage: true })
+
+    // Its target link opens the target page.
+    await outage.first().getByRole('link', { name: 'silent', exact: true }).click()
+    await page.getByTestId('target-status').getByText('down').waitFor()
+    expect(new URL(page.url()).pathname).toBe(`/target/${ids.silent}`)
+    expect(unexpectedConsoleErrors()).toEqual([])
+  })
+
   it('shows a viewer the same states and no write action', async () => {
     const page = await signedIn(VIEWER.username, VIEWER.password)
     await expect.poll(() => row(page, 'silent').getAttribute('data-status')).toBe('down')
     expect(await page.locator('.page-head').getByRole('link', { name: 'Add targets' }).count()).toBe(0)
+    expect(await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Add targets' }).count()).toBe(0)
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Events' }).waitFor()
 
     await row(page, 'seed-paused').getByRole('link', { name: 'seed-paused', exact: true }).click()
     await page.getByTestId('target-status').getByText('paused').waitFor()

@@ -25,6 +25,7 @@ async function appWith(distDir: string): Promise<FastifyInstance> {
   // API routes on the same paths as dashboard pages (SPA_API_PATHS).
   app.get('/incidents', async () => ({ api: 'incidents' }))
   app.get('/incidents/:id', async () => ({ api: 'incident' }))
+  app.get('/events', async () => ({ api: 'events' }))
   await app.register(webPlugin, { sql: null as unknown as Sql, distDir })
   await app.ready()
   return app
@@ -51,14 +52,14 @@ describe('web plugin', () => {
   })
 
   it('serves index.html at / and for a reload of any dashboard route, revalidated', async () => {
-    for (const url of ['/', '/login', '/target/12', '/add', '/admin', '/target/12?x=1', '/alerts', '/alerts?tab=channels', '/incidents', '/incidents?state=all&severity=critical', '/incidents/7']) {
+    for (const url of ['/', '/login', '/target/12', '/add', '/admin', '/target/12?x=1', '/alerts', '/alerts?tab=channels', '/incidents', '/incidents?state=all&severity=critical', '/incidents/7', '/events', '/events?type=outage_open,outage_close&range=7d', '/compare?ids=3,17', '/status/core']) {
       const res = await app.inject({ url, headers: html })
       expect(res.statusCode, url).toBe(200)
       expect(res.headers['content-type']).toMatch(/^text\/html/)
       expect(res.headers['cache-control']).toBe('no-cache')
       expect(res.body).toContain('<div id="root">')
     }
-    expect(SPA_ROOTS).toEqual(['login', 'target', 'add', 'admin', 'incidents', 'alerts'])
+    expect(SPA_ROOTS).toEqual(['login', 'target', 'add', 'admin', 'incidents', 'alerts', 'events', 'status', 'compare'])
   })
 
   it('serves hashed assets for a year', async () => {
@@ -83,13 +84,13 @@ describe('web plugin', () => {
     const json = await app.inject({ url: '/target/3', headers: { accept: 'application/json' } })
     expect(json.statusCode).toBe(404)
     expect(json.json()).toEqual({ detail: 'Not Found' })
-    // Pages on the API's own paths (GET /incidents, /incidents/:id): only a browser's page load gets the
-    // app; the dashboard's fetches, API clients and anything sending credentials get the API.
-    for (const url of ['/incidents', '/incidents?state=open', '/incidents/7']) {
+    // Pages on the API's own paths (GET /incidents, /incidents/:id, /events): only a browser's page load
+    // gets the app; the dashboard's fetches, API clients and anything sending credentials get the API.
+    for (const url of ['/incidents', '/incidents?state=open', '/incidents/7', '/events', '/events?type=outage_open,outage_close&range=7d']) {
       for (const headers of [{}, { accept: '*/*' }, { accept: 'application/json' }, { ...html, authorization: 'Bearer pst_x' }]) {
         const res = await app.inject({ url, headers })
         expect(res.statusCode, `${url} ${JSON.stringify(headers)}`).toBe(200)
-        expect(res.json()).toEqual({ api: url.startsWith('/incidents/') ? 'incident' : 'incidents' })
+        expect(res.json()).toEqual({ api: url.startsWith('/incidents/') ? 'incident' : url.startsWith('/events') ? 'events' : 'incidents' })
       }
     }
     expect((await app.inject({ method: 'HEAD', url: '/incidents', headers: html })).headers['content-type']).toMatch(/^text\/html/)

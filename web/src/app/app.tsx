@@ -6,6 +6,8 @@ import { AdminPage } from '../features/admin/components/admin-page'
 import { AlertsPage } from '../features/alerts/components/alerts-page'
 import { useMe } from '../features/auth/api/auth'
 import { LoginPage } from '../features/auth/components/login-page'
+import { EventsPage } from '../features/events/components/events-page'
+import { ComparePage } from '../features/compare/components/compare-page'
 import { FleetPage } from '../features/fleet/components/fleet-page'
 import { IncidentPage } from '../features/incidents/components/incident-page'
 import { IncidentsPage } from '../features/incidents/components/incidents-page'
@@ -14,10 +16,12 @@ import { TargetPage } from '../features/targets/components/target-page'
 import { LiveProvider } from '../lib/live'
 import { Link, navigate, useLocation } from '../lib/router'
 import { endSession, useSession } from '../lib/session'
+import { PublicStatusPage } from '../features/status-page/components/public-status-page'
 import { prefetchFleet } from './prefetch'
 
-// Routes: /, /target/:id, /add, /admin, /incidents, /incidents/:id, /alerts, /login. Their first segments are listed in
-// src/web/web.plugin.ts (SPA_ROOTS) so that the server answers a reload of any of them with the app.
+// Routes: /, /target/:id, /add, /admin, /incidents, /incidents/:id, /alerts, /events, /compare, /login,
+// /status/:tag (public). Their first segments are listed in src/web/web.plugin.ts (SPA_ROOTS) so that the
+// server answers a reload of any of them with the app.
 
 function SignedIn({ session }: { session: string }) {
   const queryClient = useQueryClient()
@@ -44,6 +48,8 @@ function SignedIn({ session }: { session: string }) {
   else if (pathname === '/incidents') page = <IncidentsPage />
   else if (incident) page = <IncidentPage key={incident[1]} id={Number(incident[1])} isAdmin={isAdmin} />
   else if (pathname === '/alerts') page = <AlertsPage isAdmin={isAdmin} />
+  else if (pathname === '/events') page = <EventsPage />
+  else if (pathname === '/compare') page = <ComparePage />
   else
     page = (
       <section className="page">
@@ -61,13 +67,26 @@ function SignedIn({ session }: { session: string }) {
   )
 }
 
+/** The tag of a public status page path (/status/{tag}), or null. */
+function statusPageTag(pathname: string): string | null {
+  const m = /^\/status\/([^/]+)\/?$/.exec(pathname)
+  try {
+    return m ? decodeURIComponent(m[1]!) : null
+  } catch {
+    return m![1]!
+  }
+}
+
 export function App() {
   const session = useSession()
   const queryClient = useQueryClient()
+  const statusTag = statusPageTag(useLocation().pathname)
   useEffect(() => {
-    // Nothing of one user's session may show in the next one.
-    if (!session) queryClient.clear()
-  }, [session, queryClient])
+    // Nothing of one user's session may show in the next one (a public page shows nobody's).
+    if (!session && statusTag === null) queryClient.clear()
+  }, [session, statusTag, queryClient])
+  // Public status pages need no session: anyone reads them, signed in or not, without the dashboard around.
+  if (statusTag !== null) return <PublicStatusPage tag={statusTag} />
   if (!session) return <LoginPage />
   return <SignedIn session={session.token} />
 }

@@ -11,8 +11,10 @@ export function Layout(props: { username: string; role: string; onLogout: () => 
   const zone = useTimeZone()
   const nav = [
     { to: '/', label: 'Fleet', active: pathname === '/' || pathname.startsWith('/target/') },
-    { to: '/add', label: 'Add targets', active: pathname === '/add' },
+    // Viewers cannot add targets: no link to a form they could only be refused by.
+    ...(props.role === 'admin' ? [{ to: '/add', label: 'Add targets', active: pathname === '/add' }] : []),
     { to: '/incidents', label: 'Incidents', active: pathname === '/incidents' || pathname.startsWith('/incidents/') },
+    { to: '/events', label: 'Events', active: pathname === '/events' },
     { to: '/alerts', label: 'Alerts', active: pathname === '/alerts' },
     { to: '/admin', label: props.role === 'admin' ? 'Users & tokens' : 'API tokens', active: pathname === '/admin' },
   ]

@@ -17,3 +17,11 @@ export function tracerouteReason(detail: string): { reason: string; raw: string 
   const hit = TRACEROUTE_REASONS.find(([re]) => re.test(detail))
   return hit ? { reason: hit[1], raw: hit[1] === detail ? null : detail } : { reason: detail, raw: null }
 }
+
+/** A sample's status (GET /targets/{id}/logs) in words, with what it means for the curious. */
+export const SAMPLE_STATUS_TEXT: Record<string, { label: string; title: string }> = {
+  ok: { label: 'reply', title: 'An echo reply came back' },
+  timeout: { label: 'no reply', title: 'No echo reply before the target’s timeout' },
+  unreachable: { label: 'unreachable', title: 'A router answered that the address cannot be reached (ICMP destination unreachable)' },
+  error: { label: 'send error', title: 'The echo request could not be sent from this host (no route, or the socket refused it)' },
+}

@@ -4,6 +4,7 @@ import { ErrorMessage, Field } from '../../../components/field'
 import { formatDateTime } from '../../../lib/format'
 import { formErrors } from '../../../lib/form-errors'
 import type { Me } from '../../auth/api/auth'
+import { StatusPagesSection } from '../../status-page/components/status-pages-section'
 import { type ApiToken, type User, useCreateToken, useCreateUser, useRevokeToken, useTokens, useUpdateUser, useUsers } from '../api/admin'
 
 /** The signed-in user, as far as this page cares. */
@@ -183,6 +184,7 @@ export function AdminPage({ me }: { me: Viewer }) {
       <h1 id="admin-title">{me.role === 'admin' ? 'Users and API tokens' : 'API tokens'}</h1>
       {me.role === 'admin' && <Users me={me} />}
       <Tokens me={me} />
+      <StatusPagesSection isAdmin={me.role === 'admin'} />
     </section>
   )
 }

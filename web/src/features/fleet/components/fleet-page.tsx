@@ -1,14 +1,16 @@
-import { useEffect, useMemo, useRef, useState } from 'react'
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import { AdminOnly } from '../../../components/admin-only'
 import { ErrorMessage } from '../../../components/field'
 import { StateLegend } from '../../../components/state-legend'
 import { useLiveEvent } from '../../../lib/live'
-import { Link, updateSearch, useSearchParams } from '../../../lib/router'
+import { Link, navigate, updateSearch, useSearchParams } from '../../../lib/router'
 import type { LiveFigures } from '../../../lib/status'
+import '../../../styles/compare.css'
+import { MAX_COMPARE, compareHref, selectionFromSearch, selectionToSearch } from '../../compare/compare-url'
 import { useFleetSummary, useTargets } from '../api/fleet'
 import { type FleetFilter, type SortKey, buildRows, countByStatus, filterRows, sortRows } from '../fleet-model'
 import { STATUSES, filterFromSearch, filterToSearch, sortFromSearch, sortToSearch } from '../fleet-url'
-import { FleetTable } from './fleet-table'
+import { FleetTable, type Selection } from './fleet-table'
 
 /** Performance marks read by the benchmark (scripts/bench/fleet.ts, which names them too). */
 const FLEET_INTERACTIVE_MARK = 'pingscope:fleet-interactive'
@@ -23,6 +25,9 @@ function markOnce(name: string, targets: number) {
     }),
   )
 }
+
+const changeSelection = (next: (ids: number[]) => number[]) =>
+  updateSearch(selectionToSearch(next(selectionFromSearch(new URLSearchParams(location.search)))), { replace: true })
 
 export function FleetPage() {
   const targets = useTargets()
@@ -63,6 +68,39 @@ export function FleetPage() {
     if (targets.isSuccess) markOnce(FLEET_INTERACTIVE_MARK, rows.length)
     if (targets.isSuccess && !summary.isPending) markOnce(FLEET_READY_MARK, rows.length)
   }, [targets.isSuccess, summary.isPending, rows.length])
+
+  // The rows picked to compare (?sel=3,17,42), replaced in place like the filters: Back from the
+  // compare page finds them still picked. Read from the address bar, so the toggle stays one function.
+  const selected = useMemo(() => selectionFromSearch(params), [params])
+  const onToggle = useCallback(
+    (id: number) => changeSelection((ids) => (ids.includes(id) ? ids.filter((x) => x !== id) : ids.length < MAX_COMPARE ? [...ids, id] : ids)),
+    [],
+  )
+  const selection = useMemo<Selection>(() => {
+    const set = new Set(selected)
+    const shownSelected = shown.filter((r) => set.has(r.id)).length
+    return {
+      selected: set,
+      full: set.size >= MAX_COMPARE,
+      onToggle,
+      header: {
+        checked: shown.length > 0 && shownSelected === shown.length,
+        indeterminate: shownSelected > 0 && shownSelected < shown.length,
+        // Adds the shown rows, in their order, until the limit; once some are in and no more fit
+        // (or all are), takes the shown ones out again.
+        onToggle: () =>
+          changeSelection((ids) => {
+            const shownIds = shown.map((r) => r.id)
+            const anyShown = ids.some((id) => shownIds.includes(id))
+            const room = shownIds.filter((id) => !ids.includes(id)).length > 0 && ids.length < MAX_COMPARE
+            if (anyShown && !room) return ids.filter((id) => !shownIds.includes(id))
+            return [...ids, ...shownIds.filter((id) => !ids.includes(id))].slice(0, Math.max(MAX_COMPARE, ids.length))
+          }),
+      },
+    }
+  }, [selected, shown, onToggle])
+  const hiddenSelected = selected.filter((id) => !shown.some((r) => r.id === id)).length
+  const tooMany = selected.length > MAX_COMPARE
 
   const onSort = (key: SortKey) =>
     updateSearch({ sort: sortToSearch(sort.key === key ? { key, dir: sort.dir === 'asc' ? 'desc' : 'asc' } : { key, dir: 'asc' }) }, { replace: true })
@@ -106,8 +144,28 @@ export function FleetPage() {
         </label>
         <StateLegend />
       </div>
+      <div className="selection-bar" role="group" aria-label="Selection">
+        <button type="button" className="primary" disabled={selected.length === 0 || tooMany} onClick={() => navigate(compareHref(selected))}>
+          Compare ({selected.length})
+        </button>
+        <span className={tooMany ? 'error-text' : 'muted'} data-testid="selection-note" aria-live="polite">
+          {tooMany
+            ? `Compare takes up to ${MAX_COMPARE} targets: ${selected.length} are selected.`
+            : selected.length === 0
+              ? `Tick up to ${MAX_COMPARE} targets to compare them on one chart.`
+              : selected.length >= MAX_COMPARE
+                ? `${MAX_COMPARE} selected, the most Compare takes.`
+                : `${selected.length} selected.`}
+          {hiddenSelected > 0 ? ` ${hiddenSelected} of them not shown by the filters.` : ''}
+        </span>
+        {selected.length > 0 && (
+          <button type="button" onClick={() => updateSearch(selectionToSearch([]), { replace: true })}>
+            Clear selection
+          </button>
+        )}
+      </div>
       <ErrorMessage error={targets.error ?? summary.error} />
-      <FleetTable rows={shown} sort={sort} onSort={onSort} />
+      <FleetTable rows={shown} sort={sort} onSort={onSort} selection={selection} />
     </section>
   )
 }

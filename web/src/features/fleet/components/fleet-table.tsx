@@ -1,7 +1,8 @@
-import { memo, useLayoutEffect, useRef, useState } from 'react'
+import { memo, useEffect, useLayoutEffect, useRef, useState } from 'react'
 import { FleetStateCell } from '../../../components/target-state'
 import { formatInterval, formatMs, formatPercent, formatTime } from '../../../lib/format'
 import { Link } from '../../../lib/router'
+import { MAX_COMPARE } from '../../compare/compare-url'
 import type { FleetRow, Sort, SortKey } from '../fleet-model'
 import { Sparkline } from './sparkline'
 
@@ -23,9 +24,32 @@ const COLUMNS: { key: SortKey | null; label: string; className?: string }[] = [
   { key: 'interval', label: 'Interval', className: 'col-num col-interval' },
 ]
 
-const Row = memo(function Row({ r, index }: { r: FleetRow; index: number }) {
+/** The rows' checkboxes (the selection to compare, kept in the URL by the page). */
+export interface Selection {
+  selected: ReadonlySet<number>
+  /** Every slot taken: the unchecked boxes are disabled. */
+  full: boolean
+  onToggle: (id: number) => void
+  /** The header box: the shown rows. */
+  header: { checked: boolean; indeterminate: boolean; onToggle: () => void }
+}
+
+const LIMIT_TITLE = `Compare takes up to ${MAX_COMPARE} targets`
+
+interface RowProps {
+  r: FleetRow
+  index: number
+  selected: boolean
+  disabled: boolean
+  onToggle: (id: number) => void
+}
+
+const Row = memo(function Row({ r, index, selected, disabled, onToggle }: RowProps) {
   return (
-    <tr data-target-id={r.id} data-status={r.status} aria-rowindex={index + 2}>
+    <tr data-target-id={r.id} data-status={r.status} aria-rowindex={index + 2} className={selected ? 'selected' : undefined}>
+      <td className="col-select">
+        <input type="checkbox" aria-label={`Select ${r.name}`} checked={selected} disabled={disabled} title={disabled ? LIMIT_TITLE : undefined} onChange={() => onToggle(r.id)} />
+      </td>
       <td className="col-status">
         <FleetStateCell state={r.status} since={r.since} />
       </td>
@@ -53,7 +77,24 @@ const Row = memo(function Row({ r, index }: { r: FleetRow; index: number }) {
   )
 })
 
-export function FleetTable({ rows, sort, onSort }: { rows: FleetRow[]; sort: Sort; onSort: (key: SortKey) => void }) {
+function HeaderCheckbox({ header }: { header: Selection['header'] }) {
+  const ref = useRef<HTMLInputElement>(null)
+  useEffect(() => {
+    if (ref.current) ref.current.indeterminate = header.indeterminate
+  }, [header.indeterminate])
+  return (
+    <input
+      ref={ref}
+      type="checkbox"
+      aria-label={`Select the shown rows (up to ${MAX_COMPARE})`}
+      title={`Select the shown rows, up to ${MAX_COMPARE}; again to clear them`}
+      checked={header.checked}
+      onChange={header.onToggle}
+    />
+  )
+}
+
+export function FleetTable({ rows, sort, onSort, selection }: { rows: FleetRow[]; sort: Sort; onSort: (key: SortKey) => void; selection: Selection }) {
   const scroller = useRef<HTMLDivElement>(null)
   const [scrollTop, setScrollTop] = useState(0)
   const [height, setHeight] = useState(800)
@@ -75,6 +116,9 @@ export function FleetTable({ rows, sort, onSort }: { rows: FleetRow[]; sort: Sor
       <table className="fleet-table" aria-label="Targets" aria-rowcount={rows.length + 1}>
         <thead>
           <tr aria-rowindex={1}>
+            <th className="col-select" scope="col">
+              <HeaderCheckbox header={selection.header} />
+            </th>
             {COLUMNS.map((c) => (
               <th key={c.label} className={c.className} scope="col" aria-sort={c.key && sort.key === c.key ? (sort.dir === 'asc' ? 'ascending' : 'descending') : undefined}>
                 {c.key ? (
@@ -94,15 +138,22 @@ export function FleetTable({ rows, sort, onSort }: { rows: FleetRow[]; sort: Sor
         <tbody>
           {first > 0 && (
             <tr aria-hidden="true" className="spacer" style={{ height: first * ROW_HEIGHT }}>
-              <td colSpan={COLUMNS.length} />
+              <td colSpan={COLUMNS.length + 1} />
             </tr>
           )}
           {rows.slice(first, last).map((r, i) => (
-            <Row key={r.id} r={r} index={first + i} />
+            <Row
+              key={r.id}
+              r={r}
+              index={first + i}
+              selected={selection.selected.has(r.id)}
+              disabled={selection.full && !selection.selected.has(r.id)}
+              onToggle={selection.onToggle}
+            />
           ))}
           {last < rows.length && (
             <tr aria-hidden="true" className="spacer" style={{ height: (rows.length - last) * ROW_HEIGHT }}>
-              <td colSpan={COLUMNS.length} />
+              <td colSpan={COLUMNS.length + 1} />
             </tr>
           )}
         </tbody>

@@ -1,5 +1,6 @@
 import { ErrorMessage } from '../../../components/field'
 import { formatMs, formatTime } from '../../../lib/format'
+import { SAMPLE_STATUS_TEXT } from '../../../lib/reasons'
 import { useLogs } from '../api/targets'
 
 export function SamplesTable({ id }: { id: number }) {
@@ -29,7 +30,7 @@ export function SamplesTable({ id }: { id: number }) {
                 <tr key={`${s.time}-${s.seq}`} className={s.packet_loss ? 'row-loss' : undefined}>
                   <td>{formatTime(s.time)}</td>
                   <td className="mono">{formatMs(s.latency_ms)}</td>
-                  <td>{s.status}</td>
+                  <td title={SAMPLE_STATUS_TEXT[s.status]?.title}>{SAMPLE_STATUS_TEXT[s.status]?.label ?? s.status}</td>
                   <td className="mono">{s.ttl ?? '–'}</td>
                   <td className="mono">{s.hops ?? '–'}</td>
                   <td className="mono">{s.seq + 1}</td>
