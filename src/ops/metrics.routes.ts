@@ -66,7 +66,8 @@ export function renderMetrics(p: {
   metric('pingscope_writer_written_samples_total', 'counter', 'Samples written to the database.', [['', w.written]])
   metric('pingscope_writer_dropped_samples_total', 'counter', 'Samples given up because the buffer bound was hit.', [['', w.dropped]])
   metric('pingscope_writer_failures_total', 'counter', 'Failed write attempts (retried).', [['', w.failures]])
-  metric('pingscope_jobs_runs_total', 'counter', 'Policy job runs by pingscope (embedded mode).', [['', p.jobs.runs]])
+  metric('pingscope_jobs_runs_total', 'counter', 'Policy job runs by pingscope (embedded mode, or jobs taken over from TimescaleDB).', [['', p.jobs.runs]])
+  metric('pingscope_jobs_taken_over', 'gauge', "Policy jobs pingscope runs because TimescaleDB's scheduler failed or stopped them.", [['', p.jobs.takenOver.length]])
   metric('pingscope_jobs_failures_total', 'counter', 'Failed policy job runs.', [['', p.jobs.failures]])
   if (p.alerts) renderAlerts(metric, p.alerts)
 

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runAllJobs } from '../../src/db/maintenance/jobs.js'
+import { createJobRunner, listPolicyJobs, runAllJobs } from '../../src/db/maintenance/jobs.js'
 import { desiredPolicies, reconcilePolicies } from '../../src/db/maintenance/policies.js'
 import { HISTOGRAM_COLUMNS } from '../../src/insights/histogram.js'
-import { type TestDatabase, openTestDatabase } from '../helpers/db.js'
+import { type TestDatabase, holdPolicyJobs, openTestDatabase, testLog } from '../helpers/db.js'
 import { ENGINES } from '../helpers/engines.js'
 
 const DEFAULTS = { rawDays: 3, minuteDays: 30, hourDays: 1825 }
@@ -108,8 +108,9 @@ describe.each(ENGINES)('migrations and reconcilePolicies (%s engine)', (engine) 
   })
 })
 
-// Against a server nobody calls run_job: TimescaleDB's own scheduler must run pingscope's policies as the
-// migrations and reconcilePolicies configured them. Only the server lane has that scheduler.
+// Against a server TimescaleDB's own scheduler runs pingscope's policies as the migrations and
+// reconcilePolicies configured them, and pingscope's runner only watches it, taking over the jobs it fails
+// or stops running. Only the server lane has that scheduler.
 describe.each(ENGINES.filter((e) => e === 'server'))('TimescaleDB scheduler runs the policies (%s engine)', (engine) => {
   let db: TestDatabase
   beforeAll(async () => {
@@ -119,7 +120,7 @@ describe.each(ENGINES.filter((e) => e === 'server'))('TimescaleDB scheduler runs
     await db?.destroy()
   })
 
-  it('materialises the 1-minute tier and drops expired raw chunks by itself', { timeout: 180_000 }, async () => {
+  it('materialises the 1-minute tier and drops expired raw chunks: by TimescaleDB, or by pingscope where TimescaleDB fails', { timeout: 180_000 }, async () => {
     // 2 h of recent samples (inside the refresh window) and one expired chunk 10 days old
     await db.sql`
       insert into samples (time, target_id, seq, rtt_us, ttl, status)
@@ -147,32 +148,38 @@ describe.each(ENGINES.filter((e) => e === 'server'))('TimescaleDB scheduler runs
     const ids = due.map((d) => d.jobId)
     expect(ids).toHaveLength(5)
     const requested = due[0]!.requested
-    // every one has finished a successful run that started after the request (whatever ran before it)
+    // every one has finished a run (successful or not) that started after the request
     const t0 = Date.now()
     let stats: { jobId: number; lastRunStatus: string | null; since: boolean }[] = []
     while (Date.now() - t0 < 120_000) {
       stats = await db.sql`
-        select job_id, last_run_status, coalesce(last_run_started_at >= ${requested} and last_successful_finish >= last_run_started_at, false) as since
+        select job_id, last_run_status, coalesce(last_run_started_at >= ${requested} and job_status <> 'Running' and last_run_status is not null, false) as since
         from timescaledb_information.job_stats where job_id in ${db.sql(ids)}`
       if (stats.length === ids.length && stats.every((s) => s.since)) break
       await new Promise((r) => setTimeout(r, 500))
     }
-    // Known incompatibility of this machine's build (TimescaleDB 2.28.3 from source on Debian's PostgreSQL
-    // 15.18, image of 2026-12-02): every background job fails with "cannot drop portal "" while it is
-    // being set up", at every commit of pingscope tried. The jobs run; their failure is outside pingscope.
-    // Any other error, or a job that did not run, still fails the test; this one is said loudly.
-    const errors = await db.sql<{ jobId: number; errMessage: string }[]>`
-      select job_id, err_message from timescaledb_information.job_errors where job_id in ${db.sql(ids)} and start_time >= ${requested}`
-    const known = /^cannot drop portal "" while it is being set up$/
-    const failed = stats.filter((s) => s.lastRunStatus !== 'Success')
-    const knownFailure = failed.length > 0 && failed.every((f) => errors.some((e) => e.jobId === f.jobId && known.test(e.errMessage)))
-    if (knownFailure) {
-      console.warn(`*** TimescaleDB background jobs fail here with the known PostgreSQL 15.18 incompatibility (${failed.length} jobs): ${errors[0]!.errMessage} ***`)
-      expect(failed.map((f) => f.jobId).sort()).toEqual([...ids].sort()) // they all ran, and all failed the same way
-      return
-    }
-    expect(failed).toEqual([])
+    // What TimescaleDB's scheduler did: every requested job ran (started after the request). On this
+    // machine's build (TimescaleDB 2.28.3 from source on Debian's PostgreSQL 15.18) every background run
+    // fails with "cannot drop portal "" while it is being set up"; elsewhere they succeed. Either way the
+    // data must end up rolled up and expired: pingscope's runner watches the jobs and takes over the ones
+    // the scheduler fails, so a production server with the same defect keeps its tiers.
     expect(stats.filter((s) => !s.since)).toEqual([])
+    const failed = stats.filter((s) => s.lastRunStatus !== 'Success').map((s) => s.jobId)
+    if (failed.length > 0) console.warn(`*** TimescaleDB's scheduler failed ${failed.length} of ${ids.length} policy jobs here: pingscope's runner takes them over ***`)
+    const runner = createJobRunner({ sql: db.sql, log: testLog, mode: 'server', enabled: true, pollMs: 3_600_000, vacuumIntervalMs: 3_600_000 })
+    await runner.tick()
+    const taken = runner.status().takenOver
+    const jobs = await listPolicyJobs(db.sql)
+    const nameOf = (id: number) => {
+      const j = jobs.find((x) => x.jobId === id)!
+      return `${j.procName.replace(/^policy_/, '')}:${j.hypertableName}`
+    }
+    expect(taken.map((t) => t.job)).toEqual(expect.arrayContaining(failed.map(nameOf)))
+    for (const t of taken) expect(t.reason).toMatch(/^TimescaleDB's scheduler (failed its last run|has not completed it for \d+ min)/)
+    if (failed.length > 0) {
+      const runs = await db.sql<{ jobId: number; ok: boolean }[]>`select job_id, ok from job_runs where job_id in ${db.sql(failed)}`
+      expect(new Set(runs.filter((r) => r.ok).map((r) => r.jobId))).toEqual(new Set(failed))
+    }
     // the 1-minute tier's materialised rows alone (no real-time part) hold the recent samples
     const [mat] = await db.sql<{ schema: string; table: string }[]>`
       select materialization_hypertable_schema as schema, materialization_hypertable_name as table
@@ -181,5 +188,28 @@ describe.each(ENGINES.filter((e) => e === 'server'))('TimescaleDB scheduler runs
     expect(sum!.sent).toBe(expected!.n)
     const [old] = await db.sql<{ n: number }[]>`select count(*)::int as n from samples where time < now() - interval '5 days'`
     expect(old!.n).toBe(0) // the retention policy dropped the expired chunk
+  })
+
+  it('takes over a job the scheduler no longer runs, one process at a time, and leaves held jobs alone', { timeout: 60_000 }, async () => {
+    // Every job held (TimescaleDB's documented pause) except the 1-minute refresh, pushed a year out: the
+    // scheduler will not complete it, and a day later (the runner's clock) it is overdue.
+    await holdPolicyJobs(db.sql)
+    const jobs = await listPolicyJobs(db.sql)
+    const refresh1m = jobs.find((j) => j.procName === 'policy_refresh_continuous_aggregate' && j.hypertableName === 'samples_1m')!
+    await db.sql`select alter_job(${refresh1m.jobId}, next_start => now() + interval '1 year')`
+    await db.sql`delete from job_runs`
+    const dayLater = () => new Date(Date.now() + 86_400_000)
+    const runners = [0, 1].map(() => createJobRunner({ sql: db.sql, log: testLog, mode: 'server', enabled: true, pollMs: 3_600_000, vacuumIntervalMs: 3_600_000, now: dayLater }))
+    // Two processes of a fleet at once: the advisory lock lets one run it.
+    await Promise.all(runners.map((r) => r.tick()))
+    for (const r of runners) {
+      expect(r.status().takenOver.map((t) => t.job)).toEqual(['refresh_continuous_aggregate:samples_1m'])
+      expect(r.status().takenOver[0]!.reason).toMatch(/^TimescaleDB's scheduler (failed its last run|has not completed it for \d+ min)/)
+    }
+    const runs = await db.sql<{ jobId: number; ok: boolean }[]>`select job_id, ok from job_runs`
+    expect(runs).toEqual([{ jobId: refresh1m.jobId, ok: true }])
+    // Not due again within its interval.
+    await runners[0]!.tick()
+    expect(await db.sql`select 1 from job_runs`).toHaveLength(1)
   })
 })

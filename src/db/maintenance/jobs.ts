@@ -7,7 +7,11 @@ import type { Sql } from '../open.js'
 // each policy job when it is due, runs VACUUM ANALYZE periodically, and logs every run in job_runs because
 // timescaledb's job_stats stays empty here. It runs them in short steps (./maintenance/): the engine has one
 // backend, and a job in one piece would hold every other client for as long as it runs.
-// Against a TimescaleDB server its own scheduler runs the jobs and this runner stays idle.
+// Against a TimescaleDB server its own scheduler runs the jobs, and this runner only watches them: a job
+// that scheduler fails (its last run Failed) or no longer completes (overdue by twice its interval plus a
+// grace) is taken over, and pingscope then runs it on its schedule, one process of a fleet at a time
+// (an advisory lock per job), for as long as it runs. A job held with next_start = infinity (TimescaleDB's
+// documented pause) is the operator's choice and left alone. /health and /metrics list the taken-over jobs.
 
 export interface PolicyJob {
   jobId: number
@@ -31,9 +35,18 @@ export interface JobRun {
   maxStepMs?: number
 }
 
+export interface TakenOverJob {
+  job: string
+  /** Why TimescaleDB's scheduler was found wanting. */
+  reason: string
+  since: string
+}
+
 export interface JobRunnerStatus {
   mode: 'pingscope' | 'timescaledb' | 'disabled'
   running: boolean
+  /** Server mode: the policy jobs pingscope runs because TimescaleDB's scheduler failed or stalled them. */
+  takenOver: TakenOverJob[]
   lastTickAt: string | null
   lastError: string | null
   runs: number
@@ -126,6 +139,73 @@ async function dueJobs(sql: Sql, now: Date): Promise<PolicyJob[]> {
   })
 }
 
+interface TimescaleJobHealth {
+  jobId: number
+  lastRunStatus: string | null
+  lastSuccessfulFinish: Date | null
+  held: boolean
+  lastError: string | null
+}
+
+/**
+ * The policy jobs TimescaleDB's scheduler is failing or not running (server mode), with the reason: its
+ * last run failed, or none completed for 2 × its interval + `graceMs` (counted from `watchingSince` for a
+ * job that never completed). Held jobs (next_start = infinity) are skipped.
+ */
+export async function failingTimescaleJobs(sql: Sql, now: Date, watchingSince: Date, graceMs: number): Promise<{ job: PolicyJob; reason: string }[]> {
+  const jobs = await listPolicyJobs(sql)
+  const rows = await sql<TimescaleJobHealth[]>`
+    select j.job_id, s.last_run_status, s.last_successful_finish, coalesce(j.next_start = 'infinity', false) as held,
+      (select e.err_message from timescaledb_information.job_errors e where e.job_id = j.job_id order by e.start_time desc limit 1) as last_error
+    from timescaledb_information.jobs j
+    left join timescaledb_information.job_stats s using (job_id)
+    where j.job_id >= 1000`
+  const byId = new Map(rows.map((r) => [r.jobId, r]))
+  const out: { job: PolicyJob; reason: string }[] = []
+  for (const job of jobs) {
+    const h = byId.get(job.jobId)
+    if (!h || h.held) continue
+    if (h.lastRunStatus === 'Failed') {
+      out.push({ job, reason: `TimescaleDB's scheduler failed its last run${h.lastError ? `: ${h.lastError}` : ''}` })
+      continue
+    }
+    const since = h.lastSuccessfulFinish ?? watchingSince
+    const overdueMs = now.getTime() - since.getTime() - (2 * job.scheduleMs + graceMs)
+    if (overdueMs > 0) {
+      const mins = Math.round((now.getTime() - since.getTime()) / 60_000)
+      out.push({ job, reason: `TimescaleDB's scheduler has not completed it for ${mins} min (interval ${job.scheduleInterval})` })
+    }
+  }
+  return out
+}
+
+/** Advisory lock class of taken-over jobs: one pingscope process of a fleet runs a job at a time. */
+const TAKEOVER_LOCK = 0x70696e67 // 'ping'
+
+/**
+ * Runs a job unless another process holds its lock or has just run it (then null): a fleet's processes
+ * run a taken-over job once per interval between them. Server mode only (a reserved connection).
+ */
+async function runJobExclusive(sql: Sql, job: PolicyJob): Promise<JobRun | null> {
+  const conn = await sql.reserve()
+  try {
+    const [lock] = await conn<{ ok: boolean }[]>`select pg_try_advisory_lock(${TAKEOVER_LOCK}, ${job.jobId}) as ok`
+    if (!lock?.ok) return null
+    try {
+      // The database's clock: the one the fleet's processes share.
+      const [recent] = await conn<{ ran: boolean }[]>`
+        select coalesce(max(started_at) + make_interval(secs => ${job.scheduleMs / 1000}) > now(), false) as ran
+        from job_runs where job_id = ${job.jobId} and ok`
+      if (recent?.ran) return null
+      return await runJob(conn as unknown as Sql, job)
+    } finally {
+      await conn`select pg_advisory_unlock(${TAKEOVER_LOCK}, ${job.jobId})`
+    }
+  } finally {
+    conn.release()
+  }
+}
+
 /** Runs every policy job once, in dependency order (tests, the seed script, `pingscope jobs run`). */
 export async function runAllJobs(sql: Sql): Promise<JobRun[]> {
   const runs: JobRun[] = []
@@ -147,6 +227,8 @@ export interface JobRunnerOptions {
   /** Called after every maintenance statement of a stepped run (benchmarks, logs). */
   onStep?: (step: MaintenanceStep) => void
   now?: () => Date
+  /** Server mode: slack beyond 2 × a job's interval before a job TimescaleDB has not completed is taken over (default 5 min). */
+  takeoverGraceMs?: number
 }
 
 const CHUNK_SIZING_EVERY_MS = 5 * 60_000
@@ -154,10 +236,11 @@ const CHUNK_SIZING_EVERY_MS = 5 * 60_000
 export function createJobRunner(opts: JobRunnerOptions) {
   const { sql, log } = opts
   const now = opts.now ?? (() => new Date())
-  const active = opts.enabled && opts.mode === 'embedded'
+  const active = opts.enabled
   const status: JobRunnerStatus = {
     mode: !opts.enabled ? 'disabled' : opts.mode === 'embedded' ? 'pingscope' : 'timescaledb',
     running: false,
+    takenOver: [],
     lastTickAt: null,
     lastError: null,
     runs: 0,
@@ -210,7 +293,36 @@ export function createJobRunner(opts: JobRunnerOptions) {
     } else log.debug({ job: run.jobName, ms: run.ms, steps: run.steps, maxStepMs: run.maxStepMs }, 'policy job ran')
   }
 
+  // Server mode: the jobs taken over from TimescaleDB's scheduler (kept for the process's life: a job
+  // run here looks healthy to the scheduler's own statistics, which would otherwise flap).
+  const takenOver = new Map<number, TakenOverJob>()
+  const watchingSince = now()
+
+  async function serverTick() {
+    try {
+      for (const { job, reason } of await failingTimescaleJobs(sql, now(), watchingSince, opts.takeoverGraceMs ?? 5 * 60_000)) {
+        if (takenOver.has(job.jobId)) continue
+        takenOver.set(job.jobId, { job: jobName(job), reason, since: now().toISOString() })
+        log.warn({ job: jobName(job), reason }, 'TimescaleDB is not running this policy job: pingscope runs it')
+      }
+      status.takenOver = [...takenOver.values()]
+      if (takenOver.size === 0) return
+      for (const job of await dueJobs(sql, now())) {
+        if (stopped) return
+        if (!takenOver.has(job.jobId)) continue
+        const run = await runJobExclusive(sql, job)
+        if (run) count(run)
+      }
+    } catch (err) {
+      status.lastError = err instanceof Error ? err.message : String(err)
+      log.warn({ err: status.lastError }, 'job watch tick failed')
+    } finally {
+      status.lastTickAt = now().toISOString()
+    }
+  }
+
   async function tick() {
+    if (opts.mode === 'server') return serverTick()
     try {
       if (!steppedFailed && now().getTime() - sizedAt >= CHUNK_SIZING_EVERY_MS) {
         sizedAt = now().getTime()
@@ -281,9 +393,9 @@ export function createJobRunner(opts: JobRunnerOptions) {
       clearTimeout(timer)
       await ticking
     },
-    /** One pass now, whatever the mode (used by tests). */
+    /** One pass now (used by tests): the embedded engine's jobs, or the server's watch and taken-over jobs. */
     tick,
-    status: (): JobRunnerStatus => ({ ...status }),
+    status: (): JobRunnerStatus => ({ ...status, takenOver: [...status.takenOver] }),
   }
 }
 
