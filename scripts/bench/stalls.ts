@@ -44,10 +44,11 @@ const opts = new Command()
   .option('--tier-backlog-min <n>', 'minutes of 1 s echoes of the live fleet in the 1-minute tier, 97 h ago', '60')
   .option('--steady-s <n>', 'seconds of the runner on its normal schedule afterwards', '150')
   .option('--step-ms <n>', 'the runner step budget', '500')
+  .option('--pause-ratio <x>', 'the pause after each step, as a share of its time (0: none, before issue 10)', '1')
   .option('--legacy', 'each policy in one piece, one VACUUM ANALYZE, 1-day chunks')
   .option('--print-steps', 'print every maintenance statement')
   .parse()
-  .opts<{ targets: string; days: string; historyIntervalS: string; backlogMin: string; tierBacklogMin: string; steadyS: string; stepMs: string; legacy?: boolean; printSteps?: boolean }>()
+  .opts<{ targets: string; days: string; historyIntervalS: string; backlogMin: string; tierBacklogMin: string; steadyS: string; stepMs: string; legacy?: boolean; printSteps?: boolean; pauseRatio: string }>()
 const o = {
   targets: Number(opts.targets),
   days: Number(opts.days),
@@ -56,6 +57,7 @@ const o = {
   tierBacklogMin: Number(opts.tierBacklogMin),
   steadyS: Number(opts.steadyS),
   stepMs: Number(opts.stepMs),
+  pauseRatio: Number(opts.pauseRatio),
   legacy: opts.legacy === true,
 }
 
@@ -185,7 +187,7 @@ try {
   await sleep(20_000)
   const baselineEnd = Date.now()
 
-  const runner = createJobRunner({ sql, log, mode: 'embedded', enabled: true, pollMs: 10_000, vacuumIntervalMs: 24 * 3600_000, stepMs: o.stepMs, stepped: !o.legacy, onStep: (s) => steps.push(s) })
+  const runner = createJobRunner({ sql, log, mode: 'embedded', enabled: true, pollMs: 10_000, vacuumIntervalMs: 24 * 3600_000, stepMs: o.stepMs, stepped: !o.legacy, pauseRatio: o.pauseRatio, onStep: (s) => steps.push(s) })
   progress('every job due: one tick')
   const tickFrom = new Date()
   await runner.tick()

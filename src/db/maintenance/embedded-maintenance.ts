@@ -12,7 +12,10 @@ import {
 // The embedded engine's maintenance, cut into steps of about `stepMs` each. It has one backend for every
 // client: a job that runs 10 s holds every API request and every sample write for 10 s (measured with
 // 1,000 targets at 1 s, scripts/bench/stalls.ts). Each step is one short statement; between two steps
-// the clients queued behind it get the backend first (the multiplexer serves them in arrival order).
+// the clients queued behind it get the backend first (the multiplexer serves them in arrival order), and
+// then maintenance pauses as long as the step took (at most `stepMs`): a request of several queries
+// runs them all in that gap instead of queueing each one behind the next step. Maintenance gets at most
+// half of the backend's time while it has work.
 //
 //   refresh    the parts of the policy's window that TimescaleDB's invalidation logs mark (new buckets
 //              above the watermark, late or deleted rows below it), a few buckets per step: as many as
@@ -74,6 +77,8 @@ export interface EmbeddedMaintenanceOptions {
   now: () => Date
   onStep?: (step: MaintenanceStep) => void
   stopped?: () => boolean
+  /** The pause after each step, as a share of the step's time (at most stepMs); default 1, 0 for none. */
+  pauseRatio?: number
 }
 
 export function createEmbeddedMaintenance(opts: EmbeddedMaintenanceOptions) {
@@ -97,6 +102,9 @@ export function createEmbeddedMaintenance(opts: EmbeddedMaintenanceOptions) {
       run.steps++
       run.maxStepMs = Math.max(run.maxStepMs, Math.round(ms))
       opts.onStep?.({ job, kind, startedAt, ms, detail })
+      // The gap in which other clients' follow-up queries run (see the top of this file).
+      const pause = Math.min(ms, stepMs) * (opts.pauseRatio ?? 1)
+      if (pause >= 1 && !stopped()) await new Promise((r) => setTimeout(r, pause))
     }
   }
 

@@ -183,10 +183,11 @@ export async function failingTimescaleJobs(sql: Sql, now: Date, watchingSince: D
 const TAKEOVER_LOCK = 0x70696e67 // 'ping'
 
 /**
- * Runs a job unless another process holds its lock or has just run it (then null): a fleet's processes
- * run a taken-over job once per interval between them. Server mode only (a reserved connection).
+ * Runs `run` for a job unless another process holds the job's lock or has just run it (then null): a
+ * fleet's processes run a taken-over job once per interval between them. Server mode only (the lock is
+ * held on a reserved connection while `run` uses the pool).
  */
-async function runJobExclusive(sql: Sql, job: PolicyJob): Promise<JobRun | null> {
+async function runExclusive(sql: Sql, job: PolicyJob, run: () => Promise<JobRun>): Promise<JobRun | null> {
   const conn = await sql.reserve()
   try {
     const [lock] = await conn<{ ok: boolean }[]>`select pg_try_advisory_lock(${TAKEOVER_LOCK}, ${job.jobId}) as ok`
@@ -197,7 +198,7 @@ async function runJobExclusive(sql: Sql, job: PolicyJob): Promise<JobRun | null>
         select coalesce(max(started_at) + make_interval(secs => ${job.scheduleMs / 1000}) > now(), false) as ran
         from job_runs where job_id = ${job.jobId} and ok`
       if (recent?.ran) return null
-      return await runJob(conn as unknown as Sql, job)
+      return await run()
     } finally {
       await conn`select pg_advisory_unlock(${TAKEOVER_LOCK}, ${job.jobId})`
     }
@@ -226,6 +227,8 @@ export interface JobRunnerOptions {
   stepped?: boolean
   /** Called after every maintenance statement of a stepped run (benchmarks, logs). */
   onStep?: (step: MaintenanceStep) => void
+  /** Stepped runs: the pause after each statement as a share of its time (default 1; 0 for none). */
+  pauseRatio?: number
   now?: () => Date
   /** Server mode: slack beyond 2 × a job's interval before a job TimescaleDB has not completed is taken over (default 5 min). */
   takeoverGraceMs?: number
@@ -250,7 +253,7 @@ export function createJobRunner(opts: JobRunnerOptions) {
   let ticking: Promise<void> | null = null
   let stopped = false
 
-  const maintenance = createEmbeddedMaintenance({ sql, stepMs: opts.stepMs ?? 500, now, onStep: opts.onStep, stopped: () => stopped })
+  const maintenance = createEmbeddedMaintenance({ sql, stepMs: opts.stepMs ?? 500, now, onStep: opts.onStep, stopped: () => stopped, pauseRatio: opts.pauseRatio })
   // Set when TimescaleDB's catalogs no longer look as expected: the policies then run in one piece.
   let steppedFailed = opts.stepped === false
   let sizedAt = -Infinity
@@ -310,7 +313,9 @@ export function createJobRunner(opts: JobRunnerOptions) {
       for (const job of await dueJobs(sql, now())) {
         if (stopped) return
         if (!takenOver.has(job.jobId)) continue
-        const run = await runJobExclusive(sql, job)
+        // In steps with pauses, as on the embedded engine: a compression or a refresh in one piece would
+        // hold its chunk's locks (and the server's cores) for as long as it runs.
+        const run = await runExclusive(sql, job, () => runDue(job))
         if (run) count(run)
       }
     } catch (err) {
