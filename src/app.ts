@@ -29,7 +29,7 @@ import { samplesRoutes } from './samples/samples.routes.js'
 import { targetRoutes } from './targets/targets.routes.js'
 import { LOSS_WINDOW_SHARED_MS } from './targets/target-state.js'
 import { readLossWindow } from './targets/targets.repo.js'
-import { listTargets } from './targets/targets.service.js'
+import { listTargetStates } from './targets/targets.service.js'
 import { sharedFor } from './fleet/fleet.routes.js'
 import { checkTracerouteBinary } from './traceroute/runner.js'
 import { tracerouteRoutes } from './traceroute/traceroute.routes.js'
@@ -155,7 +155,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const stateWatch = createStateWatch({
     hub: deps.live,
     pollMs: deps.statePollMs ?? 5_000,
-    readStates: async () => (await listTargets(db.sql, { limit: 100_000, offset: 0, sort: 'id' }, lossWindow)).rows.map((t) => ({ id: t.id, state: t.state, since: t.stateSince })),
+    readStates: () => listTargetStates(db.sql, lossWindow),
     onError: (err) => deps.log.warn({ err }, 'reading target states for the live stream failed'),
   })
   app.addHook('onClose', async () => stateWatch.close())

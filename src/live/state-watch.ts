@@ -1,7 +1,9 @@
 // Target states on the live stream: while anyone listens to GET /live, the targets' states (decided by
 // the API, src/targets/target-state.ts) are read every `pollMs` and each change is announced as a
 // `targets` event with reason `state` and the changed states. The dashboard re-reads the target list on
-// it, so its labels stay the API's without deciding anything itself. Nothing is read while nobody listens.
+// it, so its labels stay the API's without deciding anything itself. Nothing is read while nobody listens;
+// the first read after that (the baseline) is announced as reason `resync`, so the first listener reads its
+// list again after it.
 
 import type { TargetState } from '../targets/target-state.js'
 import type { LiveHub } from './hub.js'
@@ -28,9 +30,12 @@ export function createStateWatch(deps: StateWatchDeps) {
     running = true
     try {
       const now = new Map((await deps.readStates()).map((s) => [s.id, { target_id: s.id, state: s.state, state_since: s.since.toISOString() }]))
+      const baseline = known === null
       const changed = known ? [...now.values()].filter((s) => known!.has(s.target_id) && known!.get(s.target_id)!.state !== s.state) : []
       known = now
-      if (changed.length > 0) deps.hub.targetsChanged('state', changed)
+      // The first listener read its list before this baseline: a change in between would go unseen.
+      if (baseline) deps.hub.targetsChanged('resync')
+      else if (changed.length > 0) deps.hub.targetsChanged('state', changed)
     } catch (err) {
       deps.onError?.(err)
     } finally {

@@ -70,6 +70,8 @@ export interface TargetFactsQuery {
   /** null: every match (the caller pages, e.g. after filtering by state). */
   limit: number | null
   offset: number
+  /** Only what the state is decided from: no last sample (the live stream's state watch). */
+  stateOnly?: boolean
 }
 
 export type WindowFacts = Pick<StateFacts, 'windowSent' | 'windowReceived' | 'firstLossAt'>
@@ -98,7 +100,8 @@ export async function listTargetFacts(sql: Queryable, q: TargetFactsQuery, share
     )
     select t.id, t.address, t.name, t.tags, t.interval_s, t.packets, t.timeout_ms, t.enabled, t.url, t.notes,
       t.badge_public, t.created_at, t.updated_at, t.total, now() as db_now,
-      last.time as last_time, last.rtt_us as last_rtt_us, reply.time as last_reply_at,
+      ${q.stateOnly ? sql`null::timestamptz as last_time, null::int as last_rtt_us` : sql`last.time as last_time, last.rtt_us as last_rtt_us`},
+      reply.time as last_reply_at,
       case when pause.type = 'stop' then pause.created_at end as paused_at,
       case when pause.type = 'start' then pause.created_at end as resumed_at,
       case when outage.ended_at is null then outage.started_at end as open_outage_at,
@@ -110,7 +113,7 @@ export async function listTargetFacts(sql: Queryable, q: TargetFactsQuery, share
       order by e.created_at desc limit 1) pause on true
     left join lateral (
       select o.started_at, o.ended_at from outages o where o.target_id = t.id order by o.started_at desc limit 1) outage on true
-    left join lateral (select s.time, s.rtt_us from samples s where s.target_id = t.id order by s.time desc, s.seq desc limit 1) last on true
+    ${q.stateOnly ? sql`` : sql`left join lateral (select s.time, s.rtt_us from samples s where s.target_id = t.id order by s.time desc, s.seq desc limit 1) last on true`}
     left join lateral (
       select s.time from samples s where s.target_id = t.id and s.rtt_us is not null
         and s.time > now() - interval '1 day' order by s.time desc limit 1) reply on true

@@ -167,6 +167,15 @@ export async function listTargets(
   return { rows: all.slice(q.offset, q.offset + q.limit), total: all.length }
 }
 
+/** Every target's state and since when, and nothing else (the live stream's state watch, every few seconds). */
+export async function listTargetStates(sql: Queryable, lossWindow?: LossWindowSource): Promise<{ id: number; state: TargetState; since: Date }[]> {
+  const rows = await listTargetFacts(sql, { sort: 'id', limit: null, offset: 0, stateOnly: true }, lossWindow)
+  return rows.map((r) => {
+    const v = decideState(r, r.dbNow)
+    return { id: r.id, state: v.state, since: v.since }
+  })
+}
+
 export async function getTargetListed(sql: Queryable, id: number, lossWindow?: LossWindowSource): Promise<TargetListed> {
   const { rows } = await listTargets(sql, { ids: [id], limit: 1, offset: 0, sort: 'id' }, lossWindow)
   if (!rows[0]) throw notFound('Target')

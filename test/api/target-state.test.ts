@@ -3,6 +3,7 @@ import { rmSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { TargetOut } from '../../src/targets/targets.schema.js'
+import { listTargetStates } from '../../src/targets/targets.service.js'
 import { type TestApp, ADMIN, buildTestApp } from '../helpers/app.js'
 import { tempDir } from '../helpers/db.js'
 import { ENGINES } from '../helpers/engines.js'
@@ -114,6 +115,9 @@ describe.each(ENGINES)('target state across the API, badges and the CLI (%s engi
       }
       expect(seen, name).toEqual({ list: [name, listed.state_since], target: seen.list, cliList: seen.list, cliShow: seen.list, badge: seen.list })
     }
+    // The live stream's state watch reads a narrower query (no last sample): the same states.
+    const watched = await listTargetStates(t.db.sql)
+    expect(watched.map((w) => [w.id, w.state, w.since.toISOString()])).toEqual(list.map((x) => [x.id, x.state, x.state_since]))
     // The human output says since when.
     const human = await runCli(['target', 'show', String(ids.down)], { ...env, NO_COLOR: '1' })
     expect(human.stdout).toMatch(new RegExp(`state\\s+down since ${times.down!.replace('.000Z', 'Z')} \\(1[89] min\\)`))

@@ -122,8 +122,9 @@ describe('state changes on the live stream', () => {
       expect(reads).toBe(0) // nobody listens
       const events: LiveEvent[] = []
       const unsubscribe = hub.subscribe((e) => events.push(e))
-      await watch.poll() // the baseline: nothing to announce
-      expect([reads, events]).toEqual([1, []])
+      await watch.poll() // the baseline: a resync, no states
+      expect([reads, events]).toEqual([1, [{ type: 'targets', reason: 'resync' }]])
+      events.length = 0
       states = [
         { id: 1, state: 'down', since: ago(10) },
         { id: 2, state: 'up', since: ago(60) },

@@ -34,7 +34,8 @@ const keys = {
   traceroutes: (id: number) => ['traceroutes', id] as const,
 }
 
-export const useTarget = (id: number) => useQuery({ queryKey: keys.target(id), queryFn: ({ signal }) => api.get<TargetOut>(`/targets/${id}`, undefined, signal) })
+export const useTarget = (id: number, enabled = true) =>
+  useQuery({ queryKey: keys.target(id), queryFn: ({ signal }) => api.get<TargetOut>(`/targets/${id}`, undefined, signal), enabled })
 
 function insightsQuery(r: Range) {
   if ('key' in r) return { window_minutes: RANGES.find((x) => x.key === r.key)!.minutes }
@@ -55,8 +56,8 @@ export function useInsights(id: number, r: Range) {
 export const useLogs = (id: number) =>
   useQuery({ queryKey: keys.logs(id), queryFn: ({ signal }) => api.get<LogOut[]>(`/targets/${id}/logs`, { limit: 50 }, signal), refetchInterval: 10_000 })
 
-export const useEvents = (id: number) =>
-  useQuery({ queryKey: keys.events(id), queryFn: ({ signal }) => api.get<EventOut[]>(`/targets/${id}/events`, { limit: 50 }, signal) })
+export const useEvents = (id: number, enabled = true) =>
+  useQuery({ queryKey: keys.events(id), queryFn: ({ signal }) => api.get<EventOut[]>(`/targets/${id}/events`, { limit: 50 }, signal), enabled })
 
 export const useTraceroutes = (id: number) =>
   useQuery({ queryKey: keys.traceroutes(id), queryFn: ({ signal }) => api.get<TracerouteOut[]>(`/targets/${id}/traceroutes`, { limit: 20 }, signal) })
@@ -79,8 +80,9 @@ export function useTargetAction(id: number) {
     mutationFn: (action: 'pause' | 'resume' | 'delete') =>
       action === 'delete' ? api.delete<StatusMessage>(`/targets/${id}`) : api.post<StatusMessage>(`/targets/${id}/${action}`),
     onSuccess: (_r, action) => {
-      if (action === 'delete') qc.removeQueries({ queryKey: keys.target(id) })
-      void qc.invalidateQueries({ queryKey: ['targets'] })
+      // A deleted target's own queries are left alone: its page is still mounted until the caller
+      // navigates away, and reading them again would only answer 404.
+      void qc.invalidateQueries({ queryKey: ['targets'], predicate: (q) => action !== 'delete' || q.queryKey[1] !== id })
     },
   })
 }

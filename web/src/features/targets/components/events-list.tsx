@@ -2,8 +2,8 @@ import { ErrorMessage } from '../../../components/field'
 import { formatDateTime } from '../../../lib/format'
 import { useEvents } from '../api/targets'
 
-export function EventsList({ id }: { id: number }) {
-  const events = useEvents(id)
+export function EventsList({ id, enabled = true }: { id: number; enabled?: boolean }) {
+  const events = useEvents(id, enabled)
   return (
     <section className="card" aria-labelledby="events-title">
       <h2 id="events-title">Events</h2>

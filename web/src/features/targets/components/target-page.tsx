@@ -3,12 +3,13 @@ import { ConfirmDialog, FormDialog } from '../../../components/confirm-dialog'
 import { ErrorMessage } from '../../../components/field'
 import { TargetStateLine } from '../../../components/target-state'
 import { ApiError } from '../../../lib/api-client'
-import { formatDateTime, formatInterval, formatMs, formatTime } from '../../../lib/format'
+import { formatInterval, formatMs, formatTime } from '../../../lib/format'
 import { useLiveEvent } from '../../../lib/live'
 import { Link, navigate, updateSearch, useSearchParams } from '../../../lib/router'
 import type { LiveFigures } from '../../../lib/status'
-import { RANGES, exportCsv, useInsights, useTarget, useTargetAction, useTraceroutes, useUpdateTarget } from '../api/targets'
+import { exportCsv, useInsights, useTarget, useTargetAction, useTraceroutes, useUpdateTarget } from '../api/targets'
 import { logFromSearch, logToSearch, rangeFromSearch, rangeToSearch } from '../chart/chart-url'
+import { RangeBar } from '../chart/range-bar'
 import { EventsList } from './events-list'
 import { ResumeButton } from './resume-button'
 import { LatencyChart } from './latency-chart'
@@ -19,7 +20,10 @@ import { TraceroutePanel } from './traceroute-panel'
 import { PathHistoryPanel } from '../../paths/components/path-history-panel'
 
 export function TargetPage({ id, isAdmin }: { id: number; isAdmin: boolean }) {
-  const target = useTarget(id)
+  const [deleting, setDeleting] = useState(false)
+  // While a delete is asked for or under way, the target's own queries stand still: the live stream's
+  // refresh would otherwise read a target that is gone (404) before the page navigates away.
+  const target = useTarget(id, !deleting)
   // Range, zoom and scale live in the URL (chart/chart-url.ts): a range or zoom is a history entry, so
   // Back undoes a zoom; the scale is replaced in place.
   const params = useSearchParams()
@@ -30,7 +34,6 @@ export function TargetPage({ id, isAdmin }: { id: number; isAdmin: boolean }) {
   const traceroutes = useTraceroutes(id)
   const action = useTargetAction(id)
   const update = useUpdateTarget(id)
-  const [deleting, setDeleting] = useState(false)
   const [editing, setEditing] = useState(false)
   const [live, setLive] = useState<LiveFigures | undefined>()
   const [exportMsg, setExportMsg] = useState<{ ok: boolean; text: string } | null>(null)
@@ -124,29 +127,14 @@ export function TargetPage({ id, isAdmin }: { id: number; isAdmin: boolean }) {
       </div>
       <ErrorMessage error={action.error} />
 
-      <div className="range-bar" role="group" aria-label="Time range">
-        {RANGES.map((r) => (
-          <button key={r.key} type="button" aria-pressed={'key' in range && range.key === r.key} onClick={() => setRange({ key: r.key })}>
-            {r.label}
-          </button>
-        ))}
-        {'from' in range && (
-          <>
-            <span className="zoomed">
-              {formatDateTime(new Date(range.from).toISOString())} – {formatDateTime(new Date(range.to).toISOString())}
-            </span>
-            <button type="button" onClick={() => setRange({ key: '1h' })}>
-              Reset zoom
-            </button>
-          </>
-        )}
+      <RangeBar range={range} onRange={setRange}>
         {insights.data && (
           <span className="muted" data-testid="insights-meta">
             {insights.data.tier === 'raw' ? 'raw samples' : `${insights.data.tier} rollups`}, {formatInterval(insights.data.bucket_seconds)} buckets
             {insights.isFetching ? ' · updating…' : ''}
           </span>
         )}
-      </div>
+      </RangeBar>
       <ErrorMessage error={insights.error} />
       {insights.data && (
         <>
@@ -163,7 +151,7 @@ export function TargetPage({ id, isAdmin }: { id: number; isAdmin: boolean }) {
 
       <div className="grid-2 panels">
         <TraceroutePanel id={id} canRun={isAdmin} />
-        <EventsList id={id} />
+        <EventsList id={id} enabled={!deleting} />
       </div>
       <PathHistoryPanel targetId={id} isAdmin={isAdmin} />
       <SamplesTable id={id} />
