@@ -72,7 +72,7 @@ export async function insertTraceroute(sql: Queryable, t: NewTraceroute): Promis
  * A target's runs, newest first (in insertion order, which the row lock makes the order each run compared
  * itself against), each with `pathChanged` against the run before it.
  */
-export async function listTraceroutes(sql: Queryable, q: { targetId: number; limit: number; id?: number }): Promise<TracerouteRow[]> {
+export async function listTraceroutes(sql: Queryable, q: { targetId: number; limit: number; ids?: number[] }): Promise<TracerouteRow[]> {
   const rows = await sql<(Omit<TracerouteRow, 'id'> & { id: string })[]>`
     select r.*, t.address as target_ip
     from (
@@ -81,7 +81,7 @@ export async function listTraceroutes(sql: Queryable, q: { targetId: number; lim
       from traceroutes where target_id = ${q.targetId}
     ) r
     join targets t on t.id = r.target_id
-    ${q.id === undefined ? sql`` : sql`where r.id = ${q.id}`}
+    ${q.ids === undefined ? sql`` : sql`where r.id = any(${q.ids}::int8[])`}
     order by r.id desc
     limit ${q.limit}`
   return rows.map((r) => withHops({ ...r, id: Number(r.id) }))
@@ -111,10 +111,5 @@ export async function pathHistory(sql: Queryable, q: { targetId: number; from: D
 
 /** Runs by id, of one target (others are left out). */
 export async function findTraceroutes(sql: Queryable, targetId: number, ids: number[]): Promise<TracerouteRow[]> {
-  const found: TracerouteRow[] = []
-  for (const id of ids) {
-    const [row] = await listTraceroutes(sql, { targetId, limit: 1, id })
-    if (row) found.push(row)
-  }
-  return found
+  return listTraceroutes(sql, { targetId, limit: ids.length, ids })
 }

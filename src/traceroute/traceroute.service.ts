@@ -133,7 +133,7 @@ export function createTracerouteService(deps: TracerouteServiceDeps): Traceroute
       }
       return id
     })
-    const [row] = await listTraceroutes(sql, { targetId, limit: 1, id })
+    const [row] = await listTraceroutes(sql, { targetId, limit: 1, ids: [id] })
     return row!
   }
 

@@ -19,8 +19,12 @@ export interface ConsoleLine {
 
 export interface PageOptions {
   viewport?: { width: number; height: number }
-  timezoneId?: string
+  /** Default UTC; null: the browser's own. */
+  timezoneId?: string | null
   locale?: string
+  acceptDownloads?: boolean
+  /** Scripts run in every page of the context before its own (a stored session, test probes). */
+  initScripts?: string[]
 }
 
 export class DashboardHarness {
@@ -57,6 +61,16 @@ export class DashboardHarness {
     }
   }
 
+  /** The admin's session as the login answers it (for a page that starts signed in). */
+  async session(): Promise<{ access_token: string; expires_in: number }> {
+    const res = await fetch(`${this.url}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }),
+    })
+    return (await res.json()) as { access_token: string; expires_in: number }
+  }
+
   /** An API call as the admin (or `bearer`); throws with the answer's body unless it is 2xx. */
   async api<T>(method: string, p: string, body?: unknown, bearer = this.token): Promise<T> {
     const res = await fetch(`${this.url}${p}`, {
@@ -75,8 +89,14 @@ export class DashboardHarness {
 
   /** A fresh browser context's page whose console errors are recorded. */
   async page(opts: PageOptions = {}): Promise<Page> {
-    const context = await this.browser.newContext({ viewport: opts.viewport ?? { width: 1400, height: 900 }, timezoneId: opts.timezoneId ?? 'UTC', locale: opts.locale ?? 'en-US' })
+    const context = await this.browser.newContext({
+      viewport: opts.viewport ?? { width: 1400, height: 900 },
+      locale: opts.locale ?? 'en-US',
+      acceptDownloads: opts.acceptDownloads ?? false,
+      ...(opts.timezoneId === null ? {} : { timezoneId: opts.timezoneId ?? 'UTC' }),
+    })
     this.contexts.push(context)
+    for (const script of opts.initScripts ?? []) await context.addInitScript(script)
     const page = await context.newPage()
     page.setDefaultTimeout(15_000)
     page.on('console', (m) => {

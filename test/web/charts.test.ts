@@ -7,39 +7,22 @@
 // part of the fix (buckets never finer than the target's interval) is one pure function called by the
 // insights service, asserted on both engines in test/api/insights.test.ts; dashboard.test.ts drives
 // the same pages against both.
-import { mkdirSync } from 'node:fs'
 import path from 'node:path'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launchChromium, sessionInitScript } from '../../scripts/bench/fleet.js'
+import { sessionInitScript } from '../../scripts/bench/fleet.js'
 import { type Sample, insertSamples } from '../../src/probe/writer.js'
 import { type TestStore, createTestStore, openTestDatabase } from '../helpers/db.js'
-import { ROOT, type Spawned, freePort, spawnCli, waitForHealthy } from '../helpers/process.js'
+import { DashboardHarness, RESULTS } from '../helpers/browser.js'
+import { minuteRounds } from '../helpers/samples.js'
 
-const PASSWORD = 'admin-password-123'
-const RESULTS = path.join(ROOT, 'test-results')
-const MIN = 60_000
 /** The median RTT of the steady target: a loopback-like 36 µs. */
 const MEDIAN_US = 36
 const SPIKE_US = 260_000
 /** The median line's colour without loss (LOSS_BANDS[0] in web/src/features/targets/chart/loss-colors.ts). */
 const NO_LOSS_RGB = [0x16, 0xa3, 0x4a] as const
 
-/** Five echoes 200 ms apart every 60 s, 17 s past each minute, for the last 150 minutes. */
-function rounds(targetId: number, reply: (round: number, echo: number) => number | null): Sample[] {
-  const now = Date.now()
-  const out: Sample[] = []
-  for (let k = 0; k < 150; k++) {
-    const start = Math.floor(now / MIN) * MIN - k * MIN + 17_000
-    for (let e = 0; e < 5; e++) {
-      const time = start + e * 200
-      if (time >= now) continue
-      const rttUs = reply(k, e)
-      out.push({ time: new Date(time), targetId, seq: e, rttUs, ttl: rttUs === null ? null : 64, jitterUs: null, status: rttUs === null ? 1 : 0, reporter: null })
-    }
-  }
-  return out
-}
+const rounds = (targetId: number, reply: (round: number, echo: number) => number | null): Sample[] => minuteRounds(targetId, 150, reply)
 
 /**
  * Read in the page (this file is compiled without the DOM types, so as a script): the uPlot instance
@@ -101,13 +84,10 @@ interface PlotInfo {
 
 describe('target chart and URL state in Chromium (embedded engine)', () => {
   let store: TestStore
-  let serve: Spawned
+  let h: DashboardHarness
   let url: string
-  let browser: Browser
-  let context: BrowserContext
   let page: Page
   const ids: Record<string, number> = {}
-  const consoleErrors: string[] = []
 
   const plot = (which: 'latency' | 'loss') => page.evaluate<PlotInfo | null>(`__chart.plot('${which}')`)
   /** Position of a value on the latency plot, as a fraction of the plotting area's height from the bottom. */
@@ -138,37 +118,20 @@ describe('target chart and URL state in Chromium (embedded engine)', () => {
     await insertSamples(db.sql, rounds(ids['other-60']!, () => 500))
     await db.destroy({ keep: true })
 
-    const port = await freePort()
-    url = `http://127.0.0.1:${port}`
-    serve = spawnCli(['serve'], { ...store.env, PORT: String(port), ADMIN_PASSWORD: PASSWORD, LOG_LEVEL: 'warn' })
-    await waitForHealthy(url, 90_000)
-    const login = await fetch(`${url}/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username: 'admin', password: PASSWORD }),
-    })
-    const session = (await login.json()) as { access_token: string; expires_in: number }
-
-    mkdirSync(RESULTS, { recursive: true })
-    browser = await launchChromium()
+    h = await DashboardHarness.start(store)
+    url = h.url
+    const session = await h.session()
     // A 12-hour locale in a zone away from UTC: a time shown in either would be caught.
-    context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, locale: 'en-US', timezoneId: 'America/New_York' })
-    await context.addInitScript(sessionInitScript(session.access_token, session.expires_in))
-    await context.addInitScript(CHART_PROBE)
-    page = await context.newPage()
-    page.setDefaultTimeout(15_000)
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text())
+    page = await h.page({
+      viewport: { width: 1400, height: 1000 },
+      locale: 'en-US',
+      timezoneId: 'America/New_York',
+      initScripts: [sessionInitScript(session.access_token, session.expires_in), CHART_PROBE],
     })
-    page.on('pageerror', (e) => consoleErrors.push(`uncaught: ${e.message}`))
   }, 150_000)
 
   afterAll(async () => {
-    await browser?.close()
-    if (serve && serve.child.exitCode === null) {
-      serve.child.kill('SIGTERM')
-      await serve.exited
-    }
+    await h?.stop()
     await store?.remove()
   })
 
@@ -193,7 +156,7 @@ describe('target chart and URL state in Chromium (embedded engine)', () => {
     // No line can join them: what is drawn in the median colour are the points.
     expect(await medianPixels()).toBeGreaterThan(answered.length * 10)
     await page.screenshot({ path: path.join(RESULTS, 'web-chart-sparse.png'), fullPage: true })
-    expect(consoleErrors).toEqual([])
+    expect(h.unexpectedConsoleErrors()).toEqual([])
   })
 
   it('scales the latency axis to the p99, marks the clipped spike and offers a log scale', async () => {
@@ -219,7 +182,7 @@ describe('target chart and URL state in Chromium (embedded engine)', () => {
     await page.getByLabel('Log scale').uncheck()
     await expect.poll(async () => (await plot('latency'))?.yDistr).toBe(1)
     expect(page.url()).not.toContain('scale=')
-    expect(consoleErrors).toEqual([])
+    expect(h.unexpectedConsoleErrors()).toEqual([])
   })
 
   it('keeps range, zoom, scale, fleet filters and sort in the URL across reload, Back and Forward', async () => {
@@ -298,7 +261,7 @@ describe('target chart and URL state in Chromium (embedded engine)', () => {
     await page.goBack()
     await page.waitForURL(fleetUrl)
     await expect.poll(fleetView).toEqual(fleet)
-    expect(consoleErrors).toEqual([])
+    expect(h.unexpectedConsoleErrors()).toEqual([])
   })
 
   it('shows times in 24 hours with the time zone, in UTC when toggled, and axis labels that do not collide', async () => {
@@ -356,7 +319,7 @@ describe('target chart and URL state in Chromium (embedded engine)', () => {
     expect((await xLabels('loss')).axisLabel).toBe('Time (UTC)')
     await page.getByRole('button', { name: 'UTC', exact: true }).click()
     await expect.poll(async () => (await xLabels('loss')).axisLabel).toBe('Time (EST)')
-    expect(consoleErrors).toEqual([])
+    expect(h.unexpectedConsoleErrors()).toEqual([])
   })
 
   it('aligns the latency and loss plots: same plotting area, one cursor position', async () => {
@@ -373,6 +336,6 @@ describe('target chart and URL state in Chromium (embedded engine)', () => {
       await expect.poll(async () => (await page.locator('[data-testid=loss-chart] .u-cursor-x').boundingBox())!.x).toBeCloseTo(a.x, 0)
     }
     await page.screenshot({ path: path.join(RESULTS, 'web-chart-cursor.png'), fullPage: true })
-    expect(consoleErrors).toEqual([])
+    expect(h.unexpectedConsoleErrors()).toEqual([])
   })
 })

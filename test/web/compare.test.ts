@@ -9,28 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Sample, insertSamples } from '../../src/probe/writer.js'
 import { ADMIN_PASSWORD, DashboardHarness } from '../helpers/browser.js'
 import { type TestStore, createTestStore, openTestDatabase } from '../helpers/db.js'
+import { minuteRounds } from '../helpers/samples.js'
 import { ENGINES } from '../helpers/engines.js'
 
-const MIN = 60_000
 /** The compared targets' constant RTTs: their medians, to the microsecond. */
 const RTT_MS = { 'cmp-a': 1, 'cmp-b': 5, 'cmp-c': 20 } as const
 const FILLERS = ['filler-1', 'filler-2', 'filler-3', 'filler-4', 'filler-5', 'filler-6', 'filler-7']
 
-/** Five echoes 200 ms apart every 60 s, 17 s past each minute, for the last 90 minutes. */
-function rounds(targetId: number, reply: (round: number, echo: number) => number | null): Sample[] {
-  const now = Date.now()
-  const out: Sample[] = []
-  for (let k = 0; k < 90; k++) {
-    const start = Math.floor(now / MIN) * MIN - k * MIN + 17_000
-    for (let e = 0; e < 5; e++) {
-      const time = start + e * 200
-      if (time >= now) continue
-      const rttUs = reply(k, e)
-      out.push({ time: new Date(time), targetId, seq: e, rttUs, ttl: rttUs === null ? null : 64, jitterUs: null, status: rttUs === null ? 1 : 0, reporter: null })
-    }
-  }
-  return out
-}
+const rounds = (targetId: number, reply: (round: number, echo: number) => number | null): Sample[] => minuteRounds(targetId, 90, reply)
 
 /** The chart's uPlot instances, read in the page (this file is compiled without the DOM types). */
 const plot = (page: Page, which: 'compare' | 'compare-loss') =>

@@ -3,39 +3,27 @@
 // the end of the network lab's router chain, driven through Debian's Chromium by playwright-core.
 // Any console error fails the test, except the network log lines of the few 4xx answers a step
 // provokes on purpose (listed with the step). Screenshots go to test-results/.
-import { mkdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { FLEET_READY_MARK, insertFleet, launchChromium, measureFleet } from '../../scripts/bench/fleet.js'
+import { FLEET_READY_MARK, insertFleet, measureFleet } from '../../scripts/bench/fleet.js'
 import { seedHistory } from '../../src/seed/seed.service.js'
 import { CSV_COLUMNS } from '../../src/samples/export.js'
 import { type TestStore, createTestStore, openTestDatabase } from '../helpers/db.js'
 import { ENGINES } from '../helpers/engines.js'
 import { type Lab, startLab } from '../helpers/lab.js'
-import { ROOT, type Spawned, freePort, spawnCli, waitForHealthy } from '../helpers/process.js'
+import { ADMIN_PASSWORD, DashboardHarness, RESULTS } from '../helpers/browser.js'
 
-const PASSWORD = 'admin-password-123'
-const RESULTS = path.join(ROOT, 'test-results')
-
-interface ConsoleLine {
-  text: string
-  url: string
-}
 
 describe.each(ENGINES)('web dashboard in Chromium (%s engine)', (engine) => {
   let store: TestStore
   let lab: Lab
-  let serve: Spawned
+  let h: DashboardHarness
   let url: string
-  let browser: Browser
-  let context: BrowserContext
   let page: Page
   let token: string
   const ids: Record<string, number> = {}
-  const consoleErrors: ConsoleLine[] = []
-  /** Network log lines of deliberate 4xx answers: `status` for a request path. */
-  const expectedHttpErrors: { status: number; path: string }[] = []
 
   const api = async <T>(method: string, p: string, body?: unknown): Promise<T> => {
     const res = await fetch(`${url}${p}`, {
@@ -53,10 +41,7 @@ describe.each(ENGINES)('web dashboard in Chromium (%s engine)', (engine) => {
     return res.status
   }
   const row = (name: string) => page.locator('tr[data-target-id]', { has: page.getByRole('link', { name, exact: true }) })
-  const unexpectedConsoleErrors = () =>
-    consoleErrors.filter(
-      (e) => !expectedHttpErrors.some((x) => e.text.includes(`status of ${x.status}`) && new URL(e.url).pathname === x.path),
-    )
+  const unexpectedConsoleErrors = () => h.unexpectedConsoleErrors()
 
   beforeAll(async () => {
     lab = await startLab(['chain'])
@@ -73,34 +58,13 @@ describe.each(ENGINES)('web dashboard in Chromium (%s engine)', (engine) => {
     for (const t of live) ids[t.name] = t.id
     await db.destroy({ keep: true })
 
-    const port = await freePort()
-    url = `http://127.0.0.1:${port}`
-    serve = spawnCli(['serve'], { ...store.env, PORT: String(port), ADMIN_PASSWORD: PASSWORD, LOG_LEVEL: 'warn' })
-    await waitForHealthy(url, 90_000)
-    const login = await fetch(`${url}/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username: 'admin', password: PASSWORD }),
-    })
-    token = ((await login.json()) as { access_token: string }).access_token
-
-    mkdirSync(RESULTS, { recursive: true })
-    browser = await launchChromium()
-    context = await browser.newContext({ viewport: { width: 1400, height: 900 }, acceptDownloads: true })
-    page = await context.newPage()
-    page.setDefaultTimeout(15_000)
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push({ text: m.text(), url: m.location().url })
-    })
-    page.on('pageerror', (e) => consoleErrors.push({ text: `uncaught: ${e.message}`, url: '' }))
+    h = await DashboardHarness.start(store)
+    ;({ url, token } = h)
+    page = await h.page({ timezoneId: null, acceptDownloads: true })
   }, 150_000)
 
   afterAll(async () => {
-    await browser?.close()
-    if (serve && serve.child.exitCode === null) {
-      serve.child.kill('SIGTERM')
-      await serve.exited
-    }
+    await h?.stop()
     await store?.remove()
     await lab?.stop()
   })
@@ -129,7 +93,7 @@ describe.each(ENGINES)('web dashboard in Chromium (%s engine)', (engine) => {
   it('logs in and shows the fleet, with live targets coming up', async () => {
     await page.goto(`${url}/`)
     await page.getByLabel('Username').fill('admin')
-    await page.getByLabel('Password').fill(PASSWORD)
+    await page.getByLabel('Password').fill(ADMIN_PASSWORD)
     await page.getByRole('button', { name: 'Sign in' }).click()
     await page.getByRole('heading', { name: 'Fleet' }).waitFor()
     await page.waitForFunction((mark) => performance.getEntriesByName(mark).length > 0, FLEET_READY_MARK)
@@ -215,7 +179,7 @@ describe.each(ENGINES)('web dashboard in Chromium (%s engine)', (engine) => {
   it('adds a target with a bad address and shows the API field error under the field', async () => {
     await page.getByRole('link', { name: 'Add targets' }).first().click()
     await page.getByRole('heading', { name: 'Add a target' }).waitFor()
-    expectedHttpErrors.push({ status: 422, path: '/targets/' })
+    h.expectHttpError(422, '/targets/')
     const form = page.getByRole('region', { name: 'Add a target' })
     const address = form.getByLabel('Address (IPv4, IPv6 or hostname)')
     await address.fill('192.0.2.1/33')
@@ -253,7 +217,7 @@ describe.each(ENGINES)('web dashboard in Chromium (%s engine)', (engine) => {
     await page.getByRole('link', { name: 'loop-b', exact: true }).click()
     await page.getByTestId('target-status').getByText('up').waitFor()
     // Edit, with the API's field error shown in the dialog first.
-    expectedHttpErrors.push({ status: 422, path: `/targets/${ids['loop-b']}` })
+    h.expectHttpError(422, `/targets/${ids['loop-b']}`)
     await page.getByRole('button', { name: 'Edit', exact: true }).click()
     const edit = page.getByRole('dialog', { name: 'Edit loop-b' })
     await edit.getByLabel('Tags').fill('lab bad!tag')
@@ -297,12 +261,12 @@ describe.each(ENGINES)('web dashboard in Chromium (%s engine)', (engine) => {
     await page.getByText('You have signed out.').waitFor()
 
     // A session the server no longer accepts (expired, revoked, user disabled): back to the login.
-    expectedHttpErrors.push({ status: 401, path: '/auth/me' })
+    h.expectHttpError(401, '/auth/me')
     await page.evaluate(`localStorage.setItem('pingscope.session', JSON.stringify({ token: 'expired.jwt.token', expiresAt: Date.now() + 3600e3 }))`)
     await page.goto(`${url}/target/${ids['seed-1']}`)
     await page.getByText('Your session expired. Please sign in again.').waitFor()
     await page.getByLabel('Username').fill('admin')
-    await page.getByLabel('Password').fill(PASSWORD)
+    await page.getByLabel('Password').fill(ADMIN_PASSWORD)
     await page.getByRole('button', { name: 'Sign in' }).click()
     await page.getByRole('heading', { name: 'seed-1' }).waitFor() // where it was
     expect(unexpectedConsoleErrors()).toEqual([])

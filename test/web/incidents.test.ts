@@ -6,44 +6,31 @@
 // live in the URL, history pages through X-Total-Count, and a viewer reads everything without a single
 // write control. Any console error fails the test, except the network log lines of the answers a step
 // provokes on purpose (listed with the step). Screenshots go to test-results/.
-import { mkdirSync } from 'node:fs'
 import path from 'node:path'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launchChromium } from '../../scripts/bench/fleet.js'
 import type { IncidentOut, RuleOut } from '../../src/alerts/alerts.schema.js'
 import { type HttpReceiver, startHttpReceiver, verifySignature } from '../alerts/receivers.js'
 import { type TestStore, createTestStore, openTestDatabase } from '../helpers/db.js'
 import { ENGINES } from '../helpers/engines.js'
 import { type Lab, startLab } from '../helpers/lab.js'
-import { ROOT, type Spawned, freePort, spawnCli, waitForHealthy } from '../helpers/process.js'
+import { ADMIN_PASSWORD, DashboardHarness, RESULTS } from '../helpers/browser.js'
+import { freePort } from '../helpers/process.js'
 
-const PASSWORD = 'admin-password-123'
 const VIEWER = { username: 'noc', password: 'noc-password-123' }
-const RESULTS = path.join(ROOT, 'test-results')
 const HISTORY = 30 // closed incidents written directly: two pages of 25
-
-interface ConsoleLine {
-  text: string
-  url: string
-}
 
 describe.each(ENGINES)('incidents and alerts pages in Chromium (%s engine)', (engine) => {
   let store: TestStore
   let lab: Lab
-  let serve: Spawned
+  let h: DashboardHarness
   let receiver: HttpReceiver
   let url: string
-  let browser: Browser
   let admin: Page
   let token: string
   let secret = ''
   let incidentId = 0
   const ids: Record<string, number> = {}
-  const consoleErrors: ConsoleLine[] = []
-  /** Network log lines of deliberate error answers: `status` for a request path. */
-  const expectedHttpErrors: { status: number; path: string }[] = []
-  const contexts: BrowserContext[] = []
 
   const api = async <T>(method: string, p: string, body?: unknown): Promise<T> => {
     const res = await fetch(`${url}${p}`, {
@@ -54,25 +41,9 @@ describe.each(ENGINES)('incidents and alerts pages in Chromium (%s engine)', (en
     if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`)
     return (await res.json()) as T
   }
-  const unexpectedConsoleErrors = () =>
-    consoleErrors.filter((e) => !expectedHttpErrors.some((x) => e.text.includes(`status of ${x.status}`) && new URL(e.url).pathname === x.path))
+  const unexpectedConsoleErrors = () => h.unexpectedConsoleErrors()
 
-  async function signedIn(username: string, password: string): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, timezoneId: 'UTC' })
-    contexts.push(context)
-    const page = await context.newPage()
-    page.setDefaultTimeout(15_000)
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push({ text: m.text(), url: m.location().url })
-    })
-    page.on('pageerror', (e) => consoleErrors.push({ text: `uncaught: ${e.message}`, url: '' }))
-    await page.goto(`${url}/`)
-    await page.getByLabel('Username').fill(username)
-    await page.getByLabel('Password').fill(password)
-    await page.getByRole('button', { name: 'Sign in' }).click()
-    await page.getByRole('heading', { name: 'Fleet' }).waitFor()
-    return page
-  }
+  const signedIn = (username: string, password: string): Promise<Page> => h.signedIn(username, password)
 
   beforeAll(async () => {
     lab = await startLab(['silent'])
@@ -94,26 +65,14 @@ describe.each(ENGINES)('incidents and alerts pages in Chromium (%s engine)', (en
     await db.destroy({ keep: true })
 
     receiver = await startHttpReceiver(await freePort(), 'not-the-generated-secret')
-    const port = await freePort()
-    url = `http://127.0.0.1:${port}`
-    serve = spawnCli(['serve'], { ...store.env, PORT: String(port), ADMIN_PASSWORD: PASSWORD, LOG_LEVEL: 'warn', ALERTS_EVAL_S: '1', ALERTS_GROUP_WAIT_S: '0' })
-    await waitForHealthy(url, 90_000)
-    const login = await fetch(`${url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: PASSWORD }) })
-    token = ((await login.json()) as { access_token: string }).access_token
-    await api('POST', '/users', { ...VIEWER, role: 'viewer' })
-
-    mkdirSync(RESULTS, { recursive: true })
-    browser = await launchChromium()
-    admin = await signedIn('admin', PASSWORD)
+    h = await DashboardHarness.start(store, { ALERTS_EVAL_S: '1', ALERTS_GROUP_WAIT_S: '0' })
+    ;({ url, token } = h)
+    await h.createUser(VIEWER.username, VIEWER.password, 'viewer')
+    admin = await signedIn('admin', ADMIN_PASSWORD)
   }, 150_000)
 
   afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined)
-    await browser?.close()
-    if (serve && serve.child.exitCode === null) {
-      serve.child.kill('SIGTERM')
-      await serve.exited
-    }
+    await h?.stop()
     await receiver?.close()
     await store?.remove()
     await lab?.stop()
@@ -165,7 +124,7 @@ describe.each(ENGINES)('incidents and alerts pages in Chromium (%s engine)', (en
     await dialog.getByLabel('Condition').selectOption('loss')
     await dialog.getByLabel('Scope').selectOption('target')
     await dialog.getByLabel('Target').selectOption(String(ids.silent))
-    expectedHttpErrors.push({ status: 422, path: '/alerts/rules' })
+    h.expectHttpError(422, '/alerts/rules')
     await dialog.getByRole('button', { name: 'Create rule' }).click()
     const threshold = dialog.getByLabel('Threshold (%)')
     await expect.poll(() => dialog.locator('.field-invalid', { has: page.getByLabel('Threshold (%)') }).locator('.field-error').textContent()).toContain('is required for a loss rule')

@@ -4,40 +4,28 @@
 // second route (addChainShortcut) and a run made due at once give a path change, two distinct paths and
 // a diff of the two runs hop by hop; a viewer reads all of it without a schedule control. Only the lab's
 // addresses are traced. Any console error fails the test. Screenshot in test-results/.
-import { mkdirSync } from 'node:fs'
 import path from 'node:path'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launchChromium } from '../../scripts/bench/fleet.js'
 import { openDatabase } from '../../src/db/open.js'
 import type { PathHistoryOut, ScheduleOut } from '../../src/traceroute/traceroute.schema.js'
 import { type TestStore, createTestStore, openTestDatabase, testConfig, testLog } from '../helpers/db.js'
 import { ENGINES } from '../helpers/engines.js'
 import { type Lab, addChainShortcut, startLab } from '../helpers/lab.js'
-import { ROOT, type Spawned, freePort, spawnCli, waitForHealthy } from '../helpers/process.js'
+import { ADMIN_PASSWORD, DashboardHarness, RESULTS } from '../helpers/browser.js'
 
-const PASSWORD = 'admin-password-123'
 const VIEWER = { username: 'noc', password: 'noc-password-123' }
-const RESULTS = path.join(ROOT, 'test-results')
-
-interface ConsoleLine {
-  text: string
-  url: string
-}
 
 describe.each(ENGINES)('path history panel in Chromium (%s engine)', (engine) => {
   let store: TestStore
   let lab: Lab
-  let serve: Spawned
+  let h: DashboardHarness
   let url: string
-  let browser: Browser
   let admin: Page
   let token: string
   let targetId = 0
   let bigId = 0
   let shortcut: Awaited<ReturnType<typeof addChainShortcut>> | null = null
-  const contexts: BrowserContext[] = []
-  const consoleErrors: ConsoleLine[] = []
 
   const api = async <T>(method: string, p: string): Promise<{ status: number; body: T }> => {
     const res = await fetch(`${url}${p}`, { method, headers: { authorization: `Bearer ${token}` } })
@@ -46,19 +34,7 @@ describe.each(ENGINES)('path history panel in Chromium (%s engine)', (engine) =>
   const schedulePath = () => `/targets/${targetId}/traceroute-schedule`
 
   async function signedIn(username: string, password: string): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, timezoneId: 'UTC' })
-    contexts.push(context)
-    const page = await context.newPage()
-    page.setDefaultTimeout(15_000)
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push({ text: m.text(), url: m.location().url })
-    })
-    page.on('pageerror', (e) => consoleErrors.push({ text: `uncaught: ${e.message}`, url: '' }))
-    await page.goto(`${url}/`)
-    await page.getByLabel('Username').fill(username)
-    await page.getByLabel('Password').fill(password)
-    await page.getByRole('button', { name: 'Sign in' }).click()
-    await page.getByRole('heading', { name: 'Fleet' }).waitFor()
+    const page = await h.signedIn(username, password, { viewport: { width: 1400, height: 1000 } })
     await page.goto(`${url}/target/${targetId}`)
     await page.getByRole('heading', { name: 'chain-end' }).waitFor()
     return page
@@ -94,32 +70,15 @@ describe.each(ENGINES)('path history panel in Chromium (%s engine)', (engine) =>
       from generate_series(1, 300) g`
     await db.destroy({ keep: true })
 
-    const port = await freePort()
-    url = `http://127.0.0.1:${port}`
-    serve = spawnCli(['serve'], { ...store.env, PORT: String(port), ADMIN_PASSWORD: PASSWORD, LOG_LEVEL: 'warn', TRACEROUTE_SCHEDULE_POLL_S: '1' })
-    await waitForHealthy(url, 90_000)
-    const login = await fetch(`${url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: PASSWORD }) })
-    token = ((await login.json()) as { access_token: string }).access_token
-    const viewer = await fetch(`${url}/users`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ ...VIEWER, role: 'viewer' }),
-    })
-    expect(viewer.ok, await viewer.text()).toBe(true)
-
-    mkdirSync(RESULTS, { recursive: true })
-    browser = await launchChromium()
-    admin = await signedIn('admin', PASSWORD)
+    h = await DashboardHarness.start(store, { TRACEROUTE_SCHEDULE_POLL_S: '1' })
+    ;({ url, token } = h)
+    await h.createUser(VIEWER.username, VIEWER.password, 'viewer')
+    admin = await signedIn('admin', ADMIN_PASSWORD)
   }, 150_000)
 
   afterAll(async () => {
     await shortcut?.remove()
-    for (const c of contexts) await c.close().catch(() => undefined)
-    await browser?.close()
-    if (serve && serve.child.exitCode === null) {
-      serve.child.kill('SIGTERM')
-      await serve.exited
-    }
+    await h?.stop()
     await store?.remove()
     await lab?.stop()
   })
@@ -156,7 +115,7 @@ describe.each(ENGINES)('path history panel in Chromium (%s engine)', (engine) =>
     await expect.poll(() => panel.getByTestId('path-summary').textContent(), { timeout: 10_000 }).toBe('1 run, 1 path, 0 changes')
     const facts = panel.getByTestId('schedule-facts')
     await expect.poll(() => facts.textContent(), { timeout: 10_000 }).toMatch(/every 1 min, 3 probes per hop.*Last run\d{2}:\d{2}:\d{2} UTC.*Next run\d{2}:\d{2}:\d{2} UTC/)
-    expect(consoleErrors).toEqual([])
+    expect(h.unexpectedConsoleErrors()).toEqual([])
   })
 
   it('shows a new route as a path change and a second path, and the two runs side by side', async () => {
@@ -218,7 +177,7 @@ describe.each(ENGINES)('path history panel in Chromium (%s engine)', (engine) =>
     await columns.nth(1).locator('button.path-change').click()
     await expect.poll(() => panel.getByTestId('path-diff-summary').textContent(), { timeout: 10_000 }).toBe('Different paths: 4 of 4 hops changed')
     expect([await panel.getByLabel('Run A', { exact: true }).inputValue(), await panel.getByLabel('Run B', { exact: true }).inputValue()]).toEqual([String(a), String(b)])
-    expect(consoleErrors).toEqual([])
+    expect(h.unexpectedConsoleErrors()).toEqual([])
   })
 
   it('a viewer sees the schedule and the history read-only; the admin turns the schedule off', async () => {
@@ -239,7 +198,7 @@ describe.each(ENGINES)('path history panel in Chromium (%s engine)', (engine) =>
     await adminPanel.getByText('No scheduled traceroutes.').waitFor()
     expect(await api('GET', schedulePath())).toEqual({ status: 200, body: null })
     expect(await adminPanel.locator('[data-testid=hop-grid] .hop-col').count()).toBe(2)
-    expect(consoleErrors).toEqual([])
+    expect(h.unexpectedConsoleErrors()).toEqual([])
   })
   it('stays readable with 300 runs × 30 hops: every run a column of at least 5 px, every hop a row', async () => {
     const t0 = Date.now()
@@ -265,6 +224,6 @@ describe.each(ENGINES)('path history panel in Chromium (%s engine)', (engine) =>
     const scroll = await panel.locator('.hop-grid-body').evaluate((b) => ({ scrollable: b.scrollWidth > b.clientWidth }))
     expect(scroll.scrollable).toBe(true)
     await screenshotOf(admin, panel.getByTestId('hop-grid'), 'web-path-history-300.png')
-    expect(consoleErrors).toEqual([])
+    expect(h.unexpectedConsoleErrors()).toEqual([])
   })
 })

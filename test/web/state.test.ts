@@ -5,39 +5,26 @@
 // its sparkline shows its loss; viewers see no write actions; answers are compressed, the live stream
 // is not. Any console error fails the test, except the network log lines of the answers a step
 // provokes on purpose (listed with the step). Screenshots go to test-results/.
-import { mkdirSync } from 'node:fs'
 import path from 'node:path'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { FLEET_READY_MARK, launchChromium } from '../../scripts/bench/fleet.js'
+import { FLEET_READY_MARK } from '../../scripts/bench/fleet.js'
 import type { TimelineEventOut } from '../../src/events/events.schema.js'
 import type { TargetOut } from '../../src/targets/targets.schema.js'
 import { type TestStore, createTestStore, openTestDatabase } from '../helpers/db.js'
 import { ENGINES } from '../helpers/engines.js'
 import { type Lab, startLab } from '../helpers/lab.js'
-import { ROOT, type Spawned, freePort, spawnCli, waitForHealthy } from '../helpers/process.js'
+import { ADMIN_PASSWORD as PASSWORD, DashboardHarness, RESULTS } from '../helpers/browser.js'
 
-const PASSWORD = 'admin-password-123'
 const VIEWER = { username: 'noc', password: 'noc-password-123' }
-const RESULTS = path.join(ROOT, 'test-results')
-
-interface ConsoleLine {
-  text: string
-  url: string
-}
 
 describe.each(ENGINES)('target state in the dashboard (%s engine)', (engine) => {
   let store: TestStore
   let lab: Lab
-  let serve: Spawned
+  let h: DashboardHarness
   let url: string
-  let browser: Browser
   let token: string
   const ids: Record<string, number> = {}
-  const consoleErrors: ConsoleLine[] = []
-  /** Network log lines of deliberate error answers: `status` for a request path. */
-  const expectedHttpErrors: { status: number; path: string }[] = []
-  const contexts: BrowserContext[] = []
 
   const api = async <T>(method: string, p: string, body?: unknown, bearer = token): Promise<T> => {
     const res = await fetch(`${url}${p}`, {
@@ -52,27 +39,12 @@ describe.each(ENGINES)('target state in the dashboard (%s engine)', (engine) => 
     const res = await fetch(`${url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) })
     return ((await res.json()) as { access_token: string }).access_token
   }
-  const unexpectedConsoleErrors = () =>
-    consoleErrors.filter(
-      (e) => !expectedHttpErrors.some((x) => e.text.includes(`status of ${x.status}`) && new URL(e.url).pathname === x.path),
-    )
+  const unexpectedConsoleErrors = () => h.unexpectedConsoleErrors()
   const row = (page: Page, name: string) => page.locator('tr[data-target-id]', { has: page.getByRole('link', { name, exact: true }) })
 
   /** A signed-in page in a fresh context (UTC, so the times shown can be compared with the API's). */
   async function signedIn(username: string, password: string): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, timezoneId: 'UTC' })
-    contexts.push(context)
-    const page = await context.newPage()
-    page.setDefaultTimeout(15_000)
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push({ text: m.text(), url: m.location().url })
-    })
-    page.on('pageerror', (e) => consoleErrors.push({ text: `uncaught: ${e.message}`, url: '' }))
-    await page.goto(`${url}/`)
-    await page.getByLabel('Username').fill(username)
-    await page.getByLabel('Password').fill(password)
-    await page.getByRole('button', { name: 'Sign in' }).click()
-    await page.getByRole('heading', { name: 'Fleet' }).waitFor()
+    const page = await h.signedIn(username, password)
     await page.waitForFunction((mark) => performance.getEntriesByName(mark).length > 0, FLEET_READY_MARK)
     return page
   }
@@ -100,27 +72,16 @@ describe.each(ENGINES)('target state in the dashboard (%s engine)', (engine) => 
       where t.name in ('lossy', 'silent')`
     await db.destroy({ keep: true })
 
-    const port = await freePort()
-    url = `http://127.0.0.1:${port}`
     // No traceroute binary: a run fails, and the page must say why in words.
-    serve = spawnCli(['serve'], { ...store.env, PORT: String(port), ADMIN_PASSWORD: PASSWORD, LOG_LEVEL: 'warn', TRACEROUTE_BIN: '/nonexistent/traceroute' })
-    await waitForHealthy(url, 90_000)
-    token = await login('admin', PASSWORD)
-    await api('POST', '/users', { ...VIEWER, role: 'viewer' })
+    h = await DashboardHarness.start(store, { TRACEROUTE_BIN: '/nonexistent/traceroute' })
+    ;({ url, token } = h)
+    await h.createUser(VIEWER.username, VIEWER.password, 'viewer')
     // A token of the viewer's own, for the admin's token list.
     await api('POST', '/tokens', { name: 'noc-grafana' }, await login(VIEWER.username, VIEWER.password))
-
-    mkdirSync(RESULTS, { recursive: true })
-    browser = await launchChromium()
   }, 150_000)
 
   afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => {})
-    await browser?.close()
-    if (serve && serve.child.exitCode === null) {
-      serve.child.kill('SIGTERM')
-      await serve.exited
-    }
+    await h?.stop()
     await store?.remove()
     await lab?.stop()
   })
@@ -217,7 +178,7 @@ describe.each(ENGINES)('target state in the dashboard (%s engine)', (engine) => 
     // A loopback target: its traceroute fails with a reason in words; it resumes without a question.
     await page.getByRole('link', { name: 'Fleet', exact: true }).first().click()
     await row(page, 'loop-up').getByRole('link', { name: 'loop-up', exact: true }).click()
-    expectedHttpErrors.push({ status: 503, path: `/targets/${ids['loop-up']}/traceroute` })
+    h.expectHttpError(503, `/targets/${ids['loop-up']}/traceroute`)
     await page.getByRole('button', { name: 'Run traceroute' }).click()
     const failed = page.getByTestId('traceroute-error')
     await expect.poll(() => failed.textContent()).toContain('Traceroute failed: traceroute is not installed on the server')

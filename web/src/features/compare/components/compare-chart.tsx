@@ -1,12 +1,12 @@
-import { type RefObject, useEffect, useMemo, useRef, useState } from 'react'
+import { useEffect, useMemo, useRef } from 'react'
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
-import { formatMs } from '../../../lib/format'
 import { cssVar, useTheme } from '../../../lib/theme'
 import { useTimeZone } from '../../../lib/time-zone'
 import type { InsightsOut } from '../../targets/api/targets'
 import { markClipped } from '../../targets/chart/overlays'
-import { X_SPACE, legendTime, timeAxisValues, timeLabel, tzDate } from '../../targets/chart/time-axis'
+import { Y_AXIS_SIZE, lossRange, mountPlots, msValue, plotAxes, rttTicks, usePlotWidth, useWidth, zoomOnSelect } from '../../targets/chart/plot-kit'
+import { legendTime, timeLabel } from '../../targets/chart/time-axis'
 import { type CompareData, type CompareScale, lonely, positiveValues, seriesColor, seriesDash } from '../compare-data'
 
 // One latency plot with a median line per target above a small loss plot, both on the same time axis
@@ -33,29 +33,6 @@ interface Props {
   onCursor: (idx: number | null) => void
 }
 
-const Y_AXIS_SIZE = 64
-
-function useWidth(ref: RefObject<HTMLElement | null>): number {
-  const [w, setW] = useState(800)
-  useEffect(() => {
-    const el = ref.current
-    if (!el) return
-    const ro = new ResizeObserver(() => setW(Math.max(300, Math.floor(el.clientWidth))))
-    ro.observe(el)
-    return () => ro.disconnect()
-  }, [ref])
-  return w
-}
-
-/** The plot on its element, for test/web/compare.test.ts (which reads its data). */
-const expose = (el: HTMLElement, u: uPlot | undefined) => Object.assign(el, { uplot: u })
-
-function rttTicks(_u: uPlot, vals: (number | null)[]): string[] {
-  const shown = vals.filter((v): v is number => v !== null)
-  const micro = shown.length > 0 && Math.max(...shown.map(Math.abs)) < 1
-  return vals.map((v) => (v === null ? '' : micro ? `${+(v * 1000).toFixed(1)} µs` : `${+v.toPrecision(3)} ms`))
-}
-
 export function CompareChart({ series, data, scale, start, end, log, onZoom, onCursor }: Props) {
   const box = useRef<HTMLDivElement>(null)
   const latEl = useRef<HTMLDivElement>(null)
@@ -72,19 +49,11 @@ export function CompareChart({ series, data, scale, start, end, log, onZoom, onC
     const latHost = latEl.current
     const lossHost = lossEl.current
     if (!latHost || !lossHost) return
-    const c = { text: cssVar('--text'), muted: cssVar('--text-muted'), grid: cssVar('--grid') }
-    const color = (slot: number) => seriesColor(slot, c.text)
-    const select = (u: uPlot) => {
-      if (u.select.width < 5) return
-      const from = u.posToVal(u.select.left, 'x') * 1000
-      const to = u.posToVal(u.select.left + u.select.width, 'x') * 1000
-      u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false)
-      handlers.current.onZoom(Math.floor(from), Math.max(Math.ceil(to), Math.floor(from) + 60_000))
-    }
+    const text = cssVar('--text')
+    const color = (slot: number) => seriesColor(slot, text)
+    const select = zoomOnSelect(() => handlers.current.onZoom)
     const cursor = (u: uPlot) => handlers.current.onCursor(u.cursor.idx ?? null)
-    const axis = { stroke: c.muted, grid: { stroke: c.grid, width: 1 }, ticks: { stroke: c.grid, width: 1 } }
-    const xAxis = { ...axis, space: X_SPACE, values: timeAxisValues(zone) }
-    const calendar = tzDate(zone)
+    const { axis, xAxis, calendar } = plotAxes(zone)
     const common = {
       width,
       // The legend is the page's table (window figures and the values under the cursor).
@@ -93,13 +62,12 @@ export function CompareChart({ series, data, scale, start, end, log, onZoom, onC
       ...(calendar && { tzDate: calendar }),
       hooks: { setSelect: [select], setCursor: [cursor] },
     }
-    const ms = (_u: uPlot, v: number | null) => (v === null ? '–' : formatMs(v))
     const line = (s: ChartSeries, i: number, scaleKey?: string) => ({
       label: s.label,
       stroke: color(s.slot),
       width: 2,
       dash: seriesDash(s.slot),
-      value: ms,
+      value: msValue,
       ...(scaleKey && { scale: scaleKey }),
       // Buckets alone between gaps cannot be drawn as a line: as points instead.
       points: { show: false, size: 6, fill: color(s.slot), filter: () => lonely(scaleKey ? data.loss[i]! : rtt[i]!) },
@@ -127,7 +95,7 @@ export function CompareChart({ series, data, scale, start, end, log, onZoom, onC
         height: 120,
         scales: {
           x: { time: true, range: [start, end] },
-          loss: { range: (_u, _min, max) => [0, Math.min(100, Math.max(5, Math.ceil((max || 0) / 5) * 5))] },
+          loss: { range: lossRange },
         },
         series: [{ value: legendTime }, ...series.map((s, i) => ({ ...line(s, i, 'loss'), width: 1.5, paths: uPlot.paths.stepped!({ align: 1 }) }))],
         axes: [
@@ -138,22 +106,14 @@ export function CompareChart({ series, data, scale, start, end, log, onZoom, onC
       [data.x, ...(data.loss as (number | null)[][])],
       lossHost,
     )
-    charts.current = [lat, loss]
-    expose(latHost, lat)
-    expose(lossHost, loss)
-    return () => {
-      lat.destroy()
-      loss.destroy()
-      expose(latHost, undefined)
-      expose(lossHost, undefined)
-      charts.current = []
-    }
+    return mountPlots(charts, [
+      [latHost, lat],
+      [lossHost, loss],
+    ])
     // The width is applied by setSize below: re-creating the charts on every resize is not needed.
   }, [series, data, rtt, scale, start, end, theme, zone, log])
 
-  useEffect(() => {
-    for (const u of charts.current) u.setSize({ width, height: u.height })
-  }, [width])
+  usePlotWidth(charts, width)
 
   return (
     <div ref={box}>

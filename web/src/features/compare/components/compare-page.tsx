@@ -1,12 +1,13 @@
 import { useMemo, useState } from 'react'
 import { ErrorMessage } from '../../../components/field'
-import { formatDateTime, formatInterval, formatMs } from '../../../lib/format'
+import { formatInterval, formatMs } from '../../../lib/format'
 import { cssVar, useTheme } from '../../../lib/theme'
 import { Link, updateSearch, useSearchParams } from '../../../lib/router'
 import '../../../styles/compare.css'
 import { useTargets } from '../../fleet/api/fleet'
-import { RANGES, type Range } from '../../targets/api/targets'
+import type { Range } from '../../targets/api/targets'
 import { logFromSearch, logToSearch, rangeFromSearch, rangeToSearch } from '../../targets/chart/chart-url'
+import { RangeBar } from '../../targets/chart/range-bar'
 import { useCompareInsights } from '../api/compare'
 import { compareScale, joinTimelines } from '../compare-data'
 import { MAX_COMPARE, parseIds, selectionToSearch } from '../compare-url'
@@ -87,29 +88,14 @@ export function ComparePage() {
         </p>
       ) : (
         <>
-          <div className="range-bar" role="group" aria-label="Time range">
-            {RANGES.map((r) => (
-              <button key={r.key} type="button" aria-pressed={'key' in range && range.key === r.key} onClick={() => setRange({ key: r.key })}>
-                {r.label}
-              </button>
-            ))}
-            {'from' in range && (
-              <>
-                <span className="zoomed">
-                  {formatDateTime(new Date(range.from).toISOString())} – {formatDateTime(new Date(range.to).toISOString())}
-                </span>
-                <button type="button" onClick={() => setRange({ key: '1h' })}>
-                  Reset zoom
-                </button>
-              </>
-            )}
+          <RangeBar range={range} onRange={setRange}>
             {series.length > 0 && (
               <span className="muted" data-testid="compare-meta">
                 {tiers.join(' and ')}, {buckets.map(formatInterval).join(' / ')} buckets
                 {results.isFetching ? ' · updating…' : ''}
               </span>
             )}
-          </div>
+          </RangeBar>
           {failed.length > 0 && (
             <ul className="compare-failures error-box" role="alert" data-testid="compare-failures">
               {failed.map((r) =>

@@ -1,7 +1,6 @@
-import { type RefObject, useEffect, useMemo, useRef, useState } from 'react'
+import { useEffect, useMemo, useRef } from 'react'
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
-import { formatMs } from '../../../lib/format'
 import { cssVar, useTheme } from '../../../lib/theme'
 import { useTimeZone } from '../../../lib/time-zone'
 import type { InsightsOut, TracerouteOut } from '../api/targets'
@@ -9,7 +8,8 @@ import { ChartKeys } from '../chart/chart-keys'
 import { lossGradient } from '../chart/loss-colors'
 import { alpha, markChanges, markClipped, shadeOutages } from '../chart/overlays'
 import { isolated, linearScale, positive } from '../chart/scale'
-import { X_SPACE, legendTime, timeAxisValues, timeLabel, tzDate } from '../chart/time-axis'
+import { Y_AXIS_SIZE, lossRange, mountPlots, msValue, plotAxes, rttTicks, usePlotWidth, useWidth, zoomOnSelect } from '../chart/plot-kit'
+import { legendTime, timeLabel } from '../chart/time-axis'
 
 // The target's latency "smoke" (p50 line in a p5–p95 band inside a min–max band) above a loss bar
 // chart, cursors in sync, outages shaded on both and traceroute path changes marked. Dragging across
@@ -26,32 +26,7 @@ interface Props {
   onLogChange: (log: boolean) => void
 }
 
-/** Both plots' y axes are this wide, so their plotting areas (and the shared cursor) line up. */
-const Y_AXIS_SIZE = 64
-
 const sec = (iso: string) => new Date(iso).getTime() / 1000
-
-function useWidth(ref: RefObject<HTMLElement | null>): number {
-  const [w, setW] = useState(800)
-  useEffect(() => {
-    const el = ref.current
-    if (!el) return
-    const ro = new ResizeObserver(() => setW(Math.max(300, Math.floor(el.clientWidth))))
-    ro.observe(el)
-    return () => ro.disconnect()
-  }, [ref])
-  return w
-}
-
-/** The plot on its element, for test/web/charts.test.ts (which reads its data and geometry). */
-const expose = (el: HTMLElement, u: uPlot | undefined) => Object.assign(el, { uplot: u })
-
-/** Latency tick labels: µs when every tick is below a millisecond (loopback), else ms. */
-function rttTicks(_u: uPlot, vals: (number | null)[]): string[] {
-  const shown = vals.filter((v): v is number => v !== null)
-  const micro = shown.length > 0 && Math.max(...shown.map(Math.abs)) < 1
-  return vals.map((v) => (v === null ? '' : micro ? `${+(v * 1000).toFixed(1)} µs` : `${+v.toPrecision(3)} ms`))
-}
 
 export function LatencyChart({ insights, traceroutes, onZoom, log, onLogChange }: Props) {
   const box = useRef<HTMLDivElement>(null)
@@ -85,8 +60,6 @@ export function LatencyChart({ insights, traceroutes, onZoom, log, onLogChange }
     if (!latHost || !lossHost) return
     const c = {
       text: cssVar('--text'),
-      muted: cssVar('--text-muted'),
-      grid: cssVar('--grid'),
       accent: cssVar('--accent'),
       loss: cssVar('--loss'),
       outage: cssVar('--outage'),
@@ -98,23 +71,15 @@ export function LatencyChart({ insights, traceroutes, onZoom, log, onLogChange }
     const outages = insights.outages.items.map((o) => [sec(o.started_at), o.ended_at ? sec(o.ended_at) : now] as const)
     const changes = (traceroutes ?? []).filter((t) => t.path_changed).map((t) => sec(t.started_at)).filter((t) => t >= start && t <= end)
 
-    const select = (u: uPlot) => {
-      if (u.select.width < 5) return
-      const from = u.posToVal(u.select.left, 'x') * 1000
-      const to = u.posToVal(u.select.left + u.select.width, 'x') * 1000
-      u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false)
-      zoom.current(Math.floor(from), Math.max(Math.ceil(to), Math.floor(from) + 60_000))
-    }
-    const axis = { stroke: c.muted, grid: { stroke: c.grid, width: 1 }, ticks: { stroke: c.grid, width: 1 } }
-    const xAxis = { ...axis, space: X_SPACE, values: timeAxisValues(zone) }
-    const calendar = tzDate(zone)
+    const select = zoomOnSelect(() => zoom.current)
+    const { axis, xAxis, calendar } = plotAxes(zone)
     const common = {
       width,
       cursor: { sync: { key: `target-${insights.target_id}` }, drag: { x: true, y: false, setScale: false } },
       ...(calendar && { tzDate: calendar }),
       hooks: { drawClear: [shadeOutages(c.outage, outages)], setSelect: [select] },
     }
-    const ms = (_u: uPlot, v: number | null) => (v === null ? '–' : formatMs(v))
+    const ms = msValue
     const rtt = (xs: (number | null)[]) => (log ? positive(xs) : xs)
     const median = lossGradient(data.x, data.loss)
     const lonely = isolated(rtt(data.p50))
@@ -153,10 +118,9 @@ export function LatencyChart({ insights, traceroutes, onZoom, log, onLogChange }
       {
         ...common,
         height: 130,
-        // Small losses stay visible: the scale ends at the next 5 % above the worst bucket.
         scales: {
           x: { time: true, range: [start, end] },
-          loss: { range: (_u, _min, max) => [0, Math.min(100, Math.max(5, Math.ceil((max || 0) / 5) * 5))] },
+          loss: { range: lossRange },
         },
         hooks: { ...common.hooks, draw: [markChanges(c.marker, changes)] },
         series: [
@@ -180,22 +144,14 @@ export function LatencyChart({ insights, traceroutes, onZoom, log, onLogChange }
       [data.x, data.loss],
       lossHost,
     )
-    charts.current = [lat, loss]
-    expose(latHost, lat)
-    expose(lossHost, loss)
-    return () => {
-      lat.destroy()
-      loss.destroy()
-      expose(latHost, undefined)
-      expose(lossHost, undefined)
-      charts.current = []
-    }
+    return mountPlots(charts, [
+      [latHost, lat],
+      [lossHost, loss],
+    ])
     // The width is applied by setSize below: re-creating the charts on every resize is not needed.
   }, [data, scale, insights, traceroutes, theme, zone, log])
 
-  useEffect(() => {
-    for (const u of charts.current) u.setSize({ width, height: u.height })
-  }, [width])
+  usePlotWidth(charts, width)
 
   const gaps = insights.timeline.every((b) => b.sample_count === 0)
   return (
