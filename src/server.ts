@@ -14,6 +14,7 @@ import { IcmpPermissionError, type Pinger, createIcmpPinger } from './probe/icmp
 import { type LeaseKeeper, createLeaseKeeper } from './probe/leases.js'
 import { type Scheduler, createScheduler } from './probe/scheduler.js'
 import { createWriter } from './probe/writer.js'
+import { DEFAULT_SITE_ID, ensureSite } from './sites/sites.repo.js'
 import { VERSION } from './version.js'
 
 export interface RunningServer {
@@ -62,7 +63,9 @@ export async function startServer(config: Config, log: Logger, overrides: Server
     vacuumIntervalMs: config.jobs.vacuumIntervalMs,
     stepMs: config.jobs.stepMs,
   })
-  const writer = createWriter({ sql: db.sql, log, ...config.writer })
+  // The probe's site id (sites.id), known once the schema is migrated; samples are written with it.
+  let siteId = DEFAULT_SITE_ID
+  const writer = createWriter({ sql: db.sql, log, ...config.writer, siteId: () => siteId })
   const live = createLiveHub()
   let scheduler: Scheduler | null = null
   let alerts: Alerting | null = null
@@ -93,6 +96,7 @@ export async function startServer(config: Config, log: Logger, overrides: Server
       // A process that probes joins the fleet of its site: it probes only the targets it holds a lease on.
       const now = () => performance.timeOrigin + performance.now()
       const { name, site, heartbeatMs } = config.probe
+      siteId = await ensureSite(db.sql, site)
       const keeper = createLeaseKeeper({
         sql: db.sql,
         log,

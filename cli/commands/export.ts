@@ -5,9 +5,10 @@ import { pipeline } from 'node:stream/promises'
 import type { Command } from 'commander'
 import { streamSamplesCsv } from '../../src/samples/export.js'
 import { exportQuery } from '../../src/samples/samples.schema.js'
+import { exportRange } from '../../src/samples/samples.service.js'
 import { requireTarget } from '../../src/targets/targets.service.js'
 import { UsageError } from '../output.js'
-import { parseWith } from '../parse.js'
+import { asUsageError, parseWith } from '../parse.js'
 import { type CliDeps, action } from '../session.js'
 import { parseTargetId } from './target.js'
 
@@ -48,9 +49,10 @@ export function registerExport(program: Command, deps: CliDeps) {
   program
     .command('export')
     .argument('<id>', 'target id')
-    .description("a target's raw samples as CSV (time,target_id,target_ip,latency_ms,hops,packet_loss), oldest first, streamed")
+    .description("a target's raw samples as CSV (time,target_id,target_ip,latency_ms,hops,packet_loss,site), oldest first, streamed")
     .option('--from <time>', 'first sample time, inclusive, ISO 8601 with a zone (default: the oldest raw sample)')
     .option('--to <time>', 'end, exclusive (default: now)')
+    .option('--site <name>', 'only the samples this site measured (default: every site; the site column says which)')
     .option('-o, --output <file>', 'write to this file instead of stdout')
     .addHelpText(
       'after',
@@ -64,12 +66,15 @@ Examples:
   pingscope export 3 -o all.csv --json`,
     )
     .action(
-      action(deps, 'read', async (s, id: string, o: { from?: string; to?: string; output?: string }) => {
+      action(deps, 'read', async (s, id: string, o: { from?: string; to?: string; site?: string; output?: string }) => {
         const targetId = parseTargetId(id)
-        const range = parseWith(exportQuery, { from: o.from, to: o.to }, {})
+        const query = parseWith(exportQuery, { from: o.from, to: o.to, site: o.site }, { site: '--site' })
         if (s.out.json && !o.output) throw new UsageError('--json: needs -o <file> (without it the CSV itself goes to stdout)')
         const target = await requireTarget(s.sql, targetId)
         const count = counter(process.stderr.isTTY === true && !s.out.quiet && !s.out.json)
+        const range = await exportRange(s.sql, query).catch((err: unknown) => {
+          throw asUsageError(err, { site: o.site }, { site: '--site' })
+        })
         const csv = streamSamplesCsv(s.sql, target, range)
         if (!o.output) {
           try {

@@ -52,6 +52,25 @@ function formatOutages(rows: OutageOut[], c: Colours): string {
       { header: 'DURATION', value: (o) => seconds(o.duration_s), align: 'right' },
       { header: 'LOST ROUNDS', value: (o) => o.lost_rounds, align: 'right' },
       { header: 'CAUSE', value: (o) => o.cause },
+      ...(rows.some((o) => o.site !== 'default') ? [{ header: 'SITE', value: (o: OutageOut) => o.site }] : []),
+    ],
+    c,
+  )
+}
+
+/** Each site's figures, one line per site: shown when more than one site probes the target. */
+function formatSites(i: InsightsOut, c: Colours): string {
+  return formatTable(
+    i.sites,
+    [
+      { header: 'SITE', value: (r) => r.site },
+      { header: 'ECHOES', value: (r) => r.sample_count, align: 'right' },
+      { header: 'LOSS', value: (r) => pct(r.loss_percent), align: 'right' },
+      { header: 'P50', value: (r) => ms(r.latency_p50_ms), align: 'right' },
+      { header: 'P95', value: (r) => ms(r.latency_p95_ms), align: 'right' },
+      { header: 'P99', value: (r) => ms(r.latency_p99_ms), align: 'right' },
+      { header: 'JITTER', value: (r) => ms(r.jitter_ms), align: 'right' },
+      { header: 'OUTAGES', value: (r) => r.outages.count, align: 'right' },
     ],
     c,
   )
@@ -61,6 +80,7 @@ function formatInsights(i: InsightsOut, c: Colours): string {
   const lost = i.loss_count
   const fields: [string, string | number | null][] = [
     ['target', `${i.target_id} ${i.target_ip}`],
+    ...(i.site === null ? [] : [['site', i.site] as [string, string]]),
     ['window', `${shortTime(i.window_start)} → ${shortTime(i.window_end)} (${seconds(i.window_minutes * 60)}, ${i.tier} tier, ${i.bucket_seconds} s buckets)`],
     ['echoes', `${i.sample_count} sent, ${lost} lost${i.loss_percent === null ? '' : ` (${pct(i.loss_percent)})`}`],
     ['uptime', pct(i.uptime_percent)],
@@ -78,6 +98,7 @@ function formatInsights(i: InsightsOut, c: Colours): string {
     ['latency/time', sparkline(i.timeline.map((b) => b.avg_latency_ms)) || null],
   ]
   const out = [formatFields(fields, c)]
+  if (i.sites.length > 1) out.push('', formatSites(i, c))
   if (i.outages.items.length) out.push('', formatOutages(i.outages.items, c))
   return out.join('\n')
 }
@@ -88,12 +109,15 @@ export function registerHistory(program: Command, deps: CliDeps) {
     .argument('<id>', 'target id')
     .description("a target's newest raw samples, oldest first")
     .option('--limit <n>', 'how many (1–1000)', '100')
-    .addHelpText('after', '\nExamples:\n  pingscope logs 3\n  pingscope logs 3 --limit 1000 --json | jq \'[.[] | select(.packet_loss)] | length\'')
+    .option('--site <name>', "only this site's samples (default: every site's)")
+    .addHelpText('after', '\nExamples:\n  pingscope logs 3\n  pingscope logs 3 --site eu-west\n  pingscope logs 3 --limit 1000 --json | jq \'[.[] | select(.packet_loss)] | length\'')
     .action(
-      action(deps, 'read', async (s, id: string, o: { limit: string }) => {
+      action(deps, 'read', async (s, id: string, o: { limit: string; site?: string }) => {
         const targetId = parseTargetId(id)
-        const q = parseWith(logsQuery, { limit: num(o.limit) }, {})
-        const docs = await getTargetLogs(s.sql, targetId, q.limit)
+        const q = parseWith(logsQuery, { limit: num(o.limit), site: o.site }, { site: '--site' })
+        const docs = await getTargetLogs(s.sql, targetId, q.limit, q.site).catch((err: unknown) => {
+          throw asUsageError(err, { site: o.site }, { site: '--site' })
+        })
         s.out.emit(docs, (rows) =>
           rows.length === 0
             ? 'No samples.'
@@ -106,6 +130,7 @@ export function registerHistory(program: Command, deps: CliDeps) {
                   { header: 'TTL', value: (r) => r.ttl, align: 'right' },
                   { header: 'HOPS', value: (r) => r.hops, align: 'right' },
                   { header: 'STATUS', value: (r) => r.status, style: (t, r) => (r.packet_loss ? s.out.c.red(t) : t) },
+                  ...(rows.some((r) => r.site !== 'default') ? [{ header: 'SITE', value: (r: (typeof rows)[number]) => r.site }] : []),
                 ],
                 s.out.c,
               ),
@@ -161,12 +186,15 @@ export function registerHistory(program: Command, deps: CliDeps) {
     .argument('<id>', 'target id')
     .description("a target's outages, newest first")
     .option('--limit <n>', 'how many (1–1000)', '100')
+    .option('--site <name>', 'only the outages this site saw (default: every site\'s)')
     .addHelpText('after', '\nExamples:\n  pingscope outages 3\n  pingscope outages 3 --json | jq \'map(.duration_s) | add\'')
     .action(
-      action(deps, 'read', async (s, id: string, o: { limit: string }) => {
+      action(deps, 'read', async (s, id: string, o: { limit: string; site?: string }) => {
         const targetId = parseTargetId(id)
-        const q = parseWith(outagesQuery, { limit: num(o.limit) }, {})
-        const docs = await getOutages(s.sql, targetId, q.limit)
+        const q = parseWith(outagesQuery, { limit: num(o.limit), site: o.site }, { site: '--site' })
+        const docs = await getOutages(s.sql, targetId, q.limit, undefined, q.site ?? null).catch((err: unknown) => {
+          throw asUsageError(err, { site: o.site }, { site: '--site' })
+        })
         s.out.emit(docs, (rows) => (rows.length === 0 ? 'No outages.' : formatOutages(rows, s.out.c)))
       }),
     )
@@ -179,12 +207,13 @@ export function registerHistory(program: Command, deps: CliDeps) {
     .option('--from <time>', 'window start, ISO 8601 with a zone (instead of --window)')
     .option('--to <time>', 'window end, ISO 8601 with a zone (default now)')
     .option('--bucket-seconds <s>', 'timeline bucket size (default: chosen from the window)')
+    .option('--site <name>', 'only what this site measured (default: all sites combined, with a line per site)')
     .addHelpText(
       'after',
       '\nExamples:\n  pingscope insights 3\n  pingscope insights 3 --window 30d\n  pingscope insights 3 --from 2025-01-01T00:00:00Z --to 2025-01-02T00:00:00Z --json',
     )
     .action(
-      action(deps, 'read', async (s, id: string, o: { window: string; from?: string; to?: string; bucketSeconds?: string }, cmd: Command) => {
+      action(deps, 'read', async (s, id: string, o: { window: string; from?: string; to?: string; bucketSeconds?: string; site?: string }, cmd: Command) => {
         const targetId = parseTargetId(id)
         // --window has a default; it only conflicts with --from when typed.
         const windowGiven = cmd.getOptionValueSource('window') === 'cli'
@@ -195,9 +224,12 @@ export function registerHistory(program: Command, deps: CliDeps) {
           from: o.from,
           to: o.to,
           bucket_seconds: num(o.bucketSeconds),
+          site: o.site,
         }
-        const q = parseWith(insightsQuery, input, { window_minutes: '--window', bucket_seconds: '--bucket-seconds' })
-        const doc = await getInsights(s.sql, targetId, q, { retention: s.config.retention })
+        const q = parseWith(insightsQuery, input, { window_minutes: '--window', bucket_seconds: '--bucket-seconds', site: '--site' })
+        const doc = await getInsights(s.sql, targetId, q, { retention: s.config.retention }).catch((err: unknown) => {
+          throw asUsageError(err, { site: o.site }, { site: '--site' })
+        })
         s.out.emit(doc, (i) => formatInsights(i, s.out.c))
       }),
     )

@@ -31,9 +31,20 @@ const EPOCH = new Date(0)
 
 export interface Range {
   targetId: number
+  /** One site's samples (sites.id), or null for all sites combined. */
+  siteId: number | null
   start: Date
   end: Date
   bucketS: number
+}
+
+/** `and site_id = …` for one site's rows, nothing for all sites combined. */
+const siteFilter = (sql: Queryable, siteId: number | null) => (siteId === null ? sql`` : sql`and site_id = ${siteId}`)
+
+/** The relation a rollup tier is read from: the combined one, or its per-site twin for one site. */
+export function tierRelation(tier: Tier, siteId: number | null): string {
+  if (siteId === null || tier.table === 'samples') return tier.table
+  return tier.table === 'samples_1m' ? 'samples_site_1m' : 'samples_site_1h'
 }
 
 /**
@@ -49,7 +60,7 @@ export async function rawBuckets(sql: Queryable, r: Range, withHistogram: boolea
       min(ttl)::int as ttl_min, max(ttl)::int as ttl_max,
       percentile_cont(array[0.05, 0.5, 0.95, 0.99]) within group (order by rtt_us) as pct -- RAW_PERCENTILES
     from samples
-    where target_id = ${r.targetId} and time >= ${r.start} and time < ${r.end}
+    where target_id = ${r.targetId} ${siteFilter(sql, r.siteId)} and time >= ${r.start} and time < ${r.end}
     group by grouping sets ((1), ())
     order by 1 nulls first`
   const hists = withHistogram ? await rawHistograms(sql, r) : null
@@ -62,7 +73,7 @@ async function rawHistograms(sql: Queryable, r: Range): Promise<Map<number | nul
     select time_bucket(make_interval(secs => ${r.bucketS}), time, ${EPOCH}::timestamptz) as bucket,
       width_bucket(rtt_us, ${intArrayLiteral(HISTOGRAM_EDGES_US.slice(1))}::int[]) as bin, count(*)::int as n
     from samples
-    where target_id = ${r.targetId} and time >= ${r.start} and time < ${r.end} and rtt_us is not null
+    where target_id = ${r.targetId} ${siteFilter(sql, r.siteId)} and time >= ${r.start} and time < ${r.end} and rtt_us is not null
     group by grouping sets ((1, 2), (2))`
   const out = new Map<number | null, number[]>()
   for (const row of rows) {
@@ -86,8 +97,8 @@ export async function tierBuckets(sql: Queryable, tier: Tier, r: Range): Promise
       coalesce(sum(jitter_count), 0)::float8 as jitter_count, coalesce(sum(jitter_sum), 0)::float8 as jitter_sum,
       min(ttl_min)::int as ttl_min, max(ttl_max)::int as ttl_max
       ${histogramSums(sql)}
-    from ${sql(tier.table)}
-    where target_id = ${r.targetId} and bucket >= ${r.start} and bucket < ${r.end}
+    from ${sql(tierRelation(tier, r.siteId))}
+    where target_id = ${r.targetId} ${siteFilter(sql, r.siteId)} and bucket >= ${r.start} and bucket < ${r.end}
     group by 1
     order by 1`
   return rows.map((row) => ({
@@ -113,13 +124,14 @@ export async function tierBuckets(sql: Queryable, tier: Tier, r: Range): Promise
  */
 export async function rawRangeBuckets(
   sql: Queryable,
-  targetId: number,
+  scope: { targetId: number; siteId: number | null },
   ranges: readonly { start: Date; end: Date }[],
   bucketS: number,
 ): Promise<BucketStats[]> {
   if (ranges.length === 0) return []
+  const { targetId, siteId } = scope
   const scans = ranges
-    .map((g) => sql`select time, rtt_us, jitter_us, ttl from samples where target_id = ${targetId} and time >= ${g.start} and time < ${g.end}`)
+    .map((g) => sql`select time, rtt_us, jitter_us, ttl from samples where target_id = ${targetId} ${siteFilter(sql, siteId)} and time >= ${g.start} and time < ${g.end}`)
     .reduce((a, b) => sql`${a} union all ${b}`)
   const rows = await sql<(Omit<BucketStats, 'bucket' | 'pct' | 'hist'> & { bucket: Date; bin: number | null })[]>`
     select time_bucket(make_interval(secs => ${bucketS}), time, ${EPOCH}::timestamptz) as bucket,
@@ -170,7 +182,7 @@ export async function rawPercentiles(sql: Queryable, r: Range): Promise<Map<numb
     select time_bucket(make_interval(secs => ${r.bucketS}), time, ${EPOCH}::timestamptz) as bucket,
       percentile_cont(array[0.05, 0.5, 0.95, 0.99]) within group (order by rtt_us) as pct -- RAW_PERCENTILES
     from samples
-    where target_id = ${r.targetId} and time >= ${r.start} and time < ${r.end}
+    where target_id = ${r.targetId} ${siteFilter(sql, r.siteId)} and time >= ${r.start} and time < ${r.end}
     group by grouping sets ((1), ())`
   return new Map(rows.map((row) => [row.bucket?.getTime() ?? null, row.pct]))
 }
@@ -183,15 +195,15 @@ export async function rawPercentiles(sql: Queryable, r: Range): Promise<Map<numb
  */
 export async function binShapeRows(
   sql: Queryable,
-  r: { targetId: number; start: Date; end: Date },
+  r: { targetId: number; siteId: number | null; start: Date; end: Date },
   bins: readonly number[],
 ): Promise<BinShapeRow[]> {
   const cols = bins.map((b) => HISTOGRAM_COLUMNS[b]!)
   const [agg] = await sql<{ received: number[] | null; rttMin: number[]; rttMax: number[]; rttSum: number[]; counts: number[][] }[]>`
     select array_agg(received) as received, array_agg(rtt_min) as rtt_min, array_agg(rtt_max) as rtt_max,
       array_agg(rtt_sum::float8) as rtt_sum, array[${cols.map((c, i) => (i === 0 ? sql`array_agg(${sql(c)})` : sql`, array_agg(${sql(c)})`))}] as counts
-    from samples_1m
-    where target_id = ${r.targetId} and bucket >= ${r.start} and bucket < ${r.end} and greatest(${sql(cols)}) > 0`
+    from ${sql(r.siteId === null ? 'samples_1m' : 'samples_site_1m')}
+    where target_id = ${r.targetId} ${siteFilter(sql, r.siteId)} and bucket >= ${r.start} and bucket < ${r.end} and greatest(${sql(cols)}) > 0`
   if (!agg?.received) return []
   return agg.received.map((received, i) => ({
     received,

@@ -39,6 +39,6 @@ export const insightsRoutes: FastifyPluginAsyncZod<InsightsRoutesOptions> = asyn
   app.get(
     '/targets/:id/outages',
     { ...read, schema: { tags: ['insights'], summary: 'Outages, newest first', params: targetIdParams, querystring: outagesQuery, response: { 200: z.array(outageOut) } } },
-    async (req) => getOutages(sql, req.params.id, req.query.limit),
+    async (req) => getOutages(sql, req.params.id, req.query.limit, undefined, req.query.site ?? null),
   )
 }

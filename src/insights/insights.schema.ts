@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { isoTime } from '../lib/input.schema.js'
+import { isoTime, siteName } from '../lib/input.schema.js'
 import { MAX_BUCKET_S, MAX_WINDOW_MINUTES, MIN_BUCKET_S } from './insights.tiers.js'
 
 // The predecessor's TargetInsights fields (same names, same meaning) plus the tier, jitter, loss %, MOS,
@@ -24,6 +24,7 @@ export const insightsQuery = z
       .optional()
       .describe('timeline bucket; default from the window (100–300 buckets); enlarged to the tier resolution, to the target\'s probe interval and to at most 10,000 buckets'),
     histogram: z.stringbool().default(false).describe('include each bucket\'s latency histogram (bins: histogram_edges_us)'),
+    site: siteName.optional().describe('only what this site measured (default: all sites combined, with a per-site breakdown in `sites`)'),
   })
   .superRefine((q, ctx) => {
     if (q.from !== undefined && q.window_minutes !== undefined) {
@@ -49,11 +50,13 @@ export const outageOut = z.object({
   ongoing: z.boolean(),
   lost_rounds: z.number().int(),
   cause: z.string().nullable(),
+  site: z.string().describe('the site that saw it (each site keeps its own outages)'),
 })
 export type OutageOut = z.infer<typeof outageOut>
 
 export const outagesQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
+  site: siteName.optional().describe('only the outages this site saw (default: every site\'s)'),
 })
 
 export const timelineBucketOut = z.object({
@@ -70,19 +73,7 @@ export const timelineBucketOut = z.object({
 })
 export type TimelineBucketOut = z.infer<typeof timelineBucketOut>
 
-export const insightsOut = z.object({
-  target_id: z.number().int(),
-  target_ip: z.string(),
-  created_at: z.string().describe("the target's creation time"),
-  tier: z.enum(['raw', '1m', '1h']).describe('raw ≤ 6 h, 1m ≤ 7 days, 1h beyond (or a coarser tier once the finer one has expired)'),
-  window_minutes: z.number(),
-  window_start: z
-    .string()
-    .describe('start of the range counted: `from`, or on the 1m/1h tiers, once raw samples of that time are gone, `from` rounded up to the tier resolution'),
-  window_end: z
-    .string()
-    .describe('end of the range counted, exclusive: `to`, or on the 1m/1h tiers, once raw samples of that time are gone, `to` rounded down to the tier resolution'),
-  bucket_seconds: z.number().int().describe('the bucket size used'),
+const summaryOut = {
   sample_count: z.number().int().describe('echoes sent'),
   loss_count: z.number().int(),
   uptime_percent: ms.describe('replies / echoes × 100'),
@@ -102,6 +93,30 @@ export const insightsOut = z.object({
   percentile_max_relative_error: z.number().describe('0 when exact; otherwise the histogram\'s worst-case bound (one bin)'),
   jitter_ms: ms.describe('mean |RTT − previous RTT|'),
   mos: ms.describe('simplified E-model MOS (1–4.5) from latency, jitter and loss; null without samples'),
+}
+
+export const siteBreakdownOut = z.object({
+  site: z.string(),
+  ...summaryOut,
+  outages: z.object({ count: z.number().int(), downtime_seconds: z.number() }),
+})
+export type SiteBreakdownOut = z.infer<typeof siteBreakdownOut>
+
+export const insightsOut = z.object({
+  target_id: z.number().int(),
+  target_ip: z.string(),
+  created_at: z.string().describe("the target's creation time"),
+  site: z.string().nullable().describe('the site asked for; null: all sites combined'),
+  tier: z.enum(['raw', '1m', '1h']).describe('raw ≤ 6 h, 1m ≤ 7 days, 1h beyond (or a coarser tier once the finer one has expired)'),
+  window_minutes: z.number(),
+  window_start: z
+    .string()
+    .describe('start of the range counted: `from`, or on the 1m/1h tiers, once raw samples of that time are gone, `from` rounded up to the tier resolution'),
+  window_end: z
+    .string()
+    .describe('end of the range counted, exclusive: `to`, or on the 1m/1h tiers, once raw samples of that time are gone, `to` rounded down to the tier resolution'),
+  bucket_seconds: z.number().int().describe('the bucket size used'),
+  ...summaryOut,
   hop_count: z.number().int().nullable().describe('estimated from the newest reply TTL'),
   hop_count_min: z.number().int().nullable(),
   hop_count_max: z.number().int().nullable(),
@@ -110,6 +125,9 @@ export const insightsOut = z.object({
     downtime_seconds: z.number().describe('their time inside the window'),
     items: z.array(outageOut).describe('the newest 100 of them'),
   }),
+  sites: z
+    .array(siteBreakdownOut)
+    .describe('each site that probes the target, over the same window (empty when `site` is given); its outages are its own'),
   histogram_edges_us: z.array(z.number().int()).optional().describe('lower bin edges in µs (with histogram=true)'),
   timeline: z.array(timelineBucketOut),
 })

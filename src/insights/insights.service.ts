@@ -6,8 +6,9 @@ import { HISTOGRAM_BINS, HISTOGRAM_EDGES_US, HISTOGRAM_MAX_RELATIVE_ERROR, estim
 import { meanOpinionScore } from './insights.mos.js'
 import { type OutageRow, listOutages, outagesInWindow } from '../outages/outages.repo.js'
 import { type BucketStats, RAW_PERCENTILES, binShapeRows, mergeInto, rawBuckets, rawPercentiles, rawRangeBuckets, tierBuckets } from './insights.repo.js'
-import type { InsightsOut, InsightsQuery, OutageOut, TimelineBucketOut } from './insights.schema.js'
-import { type TierName, chooseBucketSeconds, chooseTier, planWindow, rawKeptFrom } from './insights.tiers.js'
+import type { InsightsOut, InsightsQuery, OutageOut, SiteBreakdownOut, TimelineBucketOut } from './insights.schema.js'
+import { type Tier, type TierName, type WindowPlan, chooseBucketSeconds, chooseTier, planWindow, rawKeptFrom } from './insights.tiers.js'
+import { siteIdOf, siteNames } from '../sites/sites.repo.js'
 import { usToMs } from '../lib/format.js'
 
 // Insights of one target over a window: pick the tier, read its buckets, then derive the summary and
@@ -74,6 +75,7 @@ export function outageJson(o: OutageRow, now: Date): OutageOut {
     ongoing: o.endedAt === null,
     lost_rounds: o.lostRounds,
     cause: o.cause,
+    site: o.site,
   }
 }
 
@@ -95,6 +97,7 @@ export const REFINE_MAX_MINUTE_ROWS = 50_000
 
 interface Window {
   targetId: number
+  siteId: number | null
   start: Date
   end: Date
   bucketS: number
@@ -134,6 +137,7 @@ async function windowPercentiles(
   const bins = [...new Set(positions.flatMap((q) => (q ? [q.bin] : [])))]
   const rows = await binShapeRows(sql, {
     targetId: w.targetId,
+    siteId: w.siteId,
     start: new Date(Math.floor(w.start.getTime() / 60_000) * 60_000),
     end: new Date(Math.ceil(w.end.getTime() / 60_000) * 60_000),
   }, bins)
@@ -146,69 +150,53 @@ async function windowPercentiles(
   return { source: '1m', summary }
 }
 
-export async function getInsights(sql: Queryable, targetId: number, q: InsightsQuery, ctx: InsightsContext): Promise<InsightsOut> {
-  const target = await requireTarget(sql, targetId)
-  const now = ctx.now ?? new Date()
-  const to = q.to ?? now
-  const from = q.from ?? new Date(to.getTime() - (q.window_minutes ?? DEFAULT_WINDOW_MINUTES) * 60_000)
-  const tier = chooseTier(from, to, now, ctx.retention)
-  const plan = planWindow(from, to, now, tier, ctx.retention)
-  const { start, end } = plan
-  const windowS = (end.getTime() - start.getTime()) / 1000
-  // Never finer than the target's current interval: a 60 s target in 15 s buckets fills one in four.
-  const bucketS = chooseBucketSeconds(windowS, tier, q.bucket_seconds, target.intervalS)
-  const w: Window = { targetId, start, end, bucketS }
+interface Measured {
+  buckets: BucketStats[]
+  total: BucketStats
+  /** p50, p95, p99 in µs. */
+  summary: (number | null)[]
+  source: TierName
+}
 
-  let buckets: BucketStats[]
-  let total: BucketStats
-  let summary: (number | null)[]
-  let source: TierName = 'raw'
+/** A window's buckets, total and percentiles, for one site or all sites combined (w.siteId). */
+async function measure(
+  sql: Queryable,
+  w: Window,
+  tier: Tier,
+  plan: WindowPlan,
+  withHistogram: boolean,
+  now: Date,
+  retention: RetentionDays,
+): Promise<Measured> {
   if (tier.name === 'raw') {
-    const rows = await rawBuckets(sql, w, q.histogram)
-    buckets = rows.filter((r) => r.bucket !== null)
-    total = rows.find((r) => r.bucket === null) ?? sumBuckets([])
-    summary = [0.5, 0.95, 0.99].map((p) => percentileUs(total, p as (typeof RAW_PERCENTILES)[number]))
-  } else {
-    // Whole tier buckets, plus the partial ones at the ends from raw samples, merged per timeline bucket.
-    const tierRows = plan.tierRange ? await tierBuckets(sql, tier, { ...w, ...plan.tierRange }) : []
-    const byTime = new Map(tierRows.map((r) => [r.bucket!.getTime(), r]))
-    for (const r of await rawRangeBuckets(sql, targetId, plan.edges, bucketS)) {
-      const b = byTime.get(r.bucket!.getTime())
-      if (b) mergeInto(b, r)
-      else byTime.set(r.bucket!.getTime(), r)
-    }
-    buckets = [...byTime.values()].sort((a, b) => a.bucket!.getTime() - b.bucket!.getTime())
-    total = sumBuckets(buckets)
-    ;({ source, summary } = await windowPercentiles(sql, w, total, buckets, now, ctx.retention))
+    const rows = await rawBuckets(sql, w, withHistogram)
+    const total = rows.find((r) => r.bucket === null) ?? sumBuckets([])
+    const summary = [0.5, 0.95, 0.99].map((p) => percentileUs(total, p as (typeof RAW_PERCENTILES)[number]))
+    return { buckets: rows.filter((r) => r.bucket !== null), total, summary, source: 'raw' }
   }
-  const outages = await outagesInWindow(sql, { targetId, start, end, now, limit: OUTAGE_ITEMS })
-
-  const byTime = new Map(buckets.map((r) => [r.bucket!.getTime(), r]))
-  const timeline: TimelineBucketOut[] = []
-  const stepMs = bucketS * 1000
-  for (let t = Math.floor(start.getTime() / stepMs) * stepMs; t < end.getTime(); t += stepMs) {
-    const b = byTime.get(t)
-    const bucket = new Date(t).toISOString()
-    if (b) timeline.push({ bucket, ...timelineBucket(b, q.histogram) })
-    else timeline.push({ bucket, ...EMPTY_BUCKET, ...(q.histogram ? { histogram: new Array<number>(HISTOGRAM_BINS).fill(0) } : {}) })
+  // Whole tier buckets, plus the partial ones at the ends from raw samples, merged per timeline bucket.
+  const tierRows = plan.tierRange ? await tierBuckets(sql, tier, { ...w, ...plan.tierRange }) : []
+  const byTime = new Map(tierRows.map((r) => [r.bucket!.getTime(), r]))
+  for (const r of await rawRangeBuckets(sql, w, plan.edges, w.bucketS)) {
+    const b = byTime.get(r.bucket!.getTime())
+    if (b) mergeInto(b, r)
+    else byTime.set(r.bucket!.getTime(), r)
   }
+  const buckets = [...byTime.values()].sort((a, b) => a.bucket!.getTime() - b.bucket!.getTime())
+  const total = sumBuckets(buckets)
+  const { source, summary } = await windowPercentiles(sql, w, total, buckets, now, retention)
+  return { buckets, total, summary, source }
+}
 
+/** The figures every view of a window shares: the whole target's, and each site's in the breakdown. */
+function summaryFields(m: Measured) {
+  const { total } = m
   const lossCount = total.sent - total.received
   const lossPercent = total.sent > 0 ? (lossCount / total.sent) * 100 : null
   const latencyAvg = total.received > 0 ? usToMs(total.rttSum / total.received) : null
   const jitter = total.jitterCount > 0 ? usToMs(total.jitterSum / total.jitterCount) : null
-  const hops = hopRange(buckets)
-  const [p50, p95, p99] = summary
-
+  const [p50, p95, p99] = m.summary
   return {
-    target_id: target.id,
-    target_ip: target.address,
-    created_at: target.createdAt.toISOString(),
-    tier: tier.name,
-    window_minutes: windowS / 60,
-    window_start: start.toISOString(),
-    window_end: end.toISOString(),
-    bucket_seconds: bucketS,
     sample_count: total.sent,
     loss_count: lossCount,
     uptime_percent: lossPercent === null ? null : 100 - lossPercent,
@@ -219,21 +207,84 @@ export async function getInsights(sql: Queryable, targetId: number, q: InsightsQ
     latency_p50_ms: usToMs(p50 ?? null),
     latency_p95_ms: usToMs(p95 ?? null),
     latency_p99_ms: usToMs(p99 ?? null),
-    percentile_source: source,
-    percentile_max_relative_error: source === 'raw' ? 0 : HISTOGRAM_MAX_RELATIVE_ERROR,
+    percentile_source: m.source,
+    percentile_max_relative_error: m.source === 'raw' ? 0 : HISTOGRAM_MAX_RELATIVE_ERROR,
     jitter_ms: jitter,
     mos: lossPercent === null ? null : meanOpinionScore({ latencyMs: latencyAvg, jitterMs: jitter, lossPercent }),
+  }
+}
+
+export async function getInsights(sql: Queryable, targetId: number, q: InsightsQuery, ctx: InsightsContext): Promise<InsightsOut> {
+  const target = await requireTarget(sql, targetId)
+  const siteId = q.site === undefined ? null : await siteIdOf(sql, q.site)
+  const now = ctx.now ?? new Date()
+  const to = q.to ?? now
+  const from = q.from ?? new Date(to.getTime() - (q.window_minutes ?? DEFAULT_WINDOW_MINUTES) * 60_000)
+  const tier = chooseTier(from, to, now, ctx.retention)
+  const plan = planWindow(from, to, now, tier, ctx.retention)
+  const { start, end } = plan
+  const windowS = (end.getTime() - start.getTime()) / 1000
+  // Never finer than the target's current interval: a 60 s target in 15 s buckets fills one in four.
+  const bucketS = chooseBucketSeconds(windowS, tier, q.bucket_seconds, target.intervalS)
+  const w: Window = { targetId, siteId, start, end, bucketS }
+
+  const m = await measure(sql, w, tier, plan, q.histogram, now, ctx.retention)
+  const outages = await outagesInWindow(sql, { targetId, start, end, now, limit: OUTAGE_ITEMS, site: q.site ?? null })
+
+  const byTime = new Map(m.buckets.map((r) => [r.bucket!.getTime(), r]))
+  const timeline: TimelineBucketOut[] = []
+  const stepMs = bucketS * 1000
+  for (let t = Math.floor(start.getTime() / stepMs) * stepMs; t < end.getTime(); t += stepMs) {
+    const b = byTime.get(t)
+    const bucket = new Date(t).toISOString()
+    if (b) timeline.push({ bucket, ...timelineBucket(b, q.histogram) })
+    else timeline.push({ bucket, ...EMPTY_BUCKET, ...(q.histogram ? { histogram: new Array<number>(HISTOGRAM_BINS).fill(0) } : {}) })
+  }
+  const hops = hopRange(m.buckets)
+  const summary = summaryFields(m)
+
+  // Each site's own figures over the same window (not when one site was asked for). With a single
+  // site they are the combined ones: no second query.
+  const sites: SiteBreakdownOut[] = []
+  if (q.site === undefined) {
+    const all = await siteNames(sql)
+    const only = (target as { sites?: string[] | null }).sites ?? null
+    const probing = [...all].filter(([, name]) => only === null || only.includes(name))
+    if (all.size === 1 && probing.length === 1) {
+      sites.push({ site: probing[0]![1], ...summary, outages: { count: outages.count, downtime_seconds: outages.downtimeS } })
+    } else {
+      for (const [id, name] of probing) {
+        const one = await measure(sql, { ...w, siteId: id }, tier, plan, false, now, ctx.retention)
+        const o = await outagesInWindow(sql, { targetId, start, end, now, limit: 1, site: name })
+        sites.push({ site: name, ...summaryFields(one), outages: { count: o.count, downtime_seconds: o.downtimeS } })
+      }
+    }
+  }
+
+  return {
+    target_id: target.id,
+    target_ip: target.address,
+    created_at: target.createdAt.toISOString(),
+    site: q.site ?? null,
+    tier: tier.name,
+    window_minutes: windowS / 60,
+    window_start: start.toISOString(),
+    window_end: end.toISOString(),
+    bucket_seconds: bucketS,
+    ...summary,
     hop_count: hops.current,
     hop_count_min: hops.min,
     hop_count_max: hops.max,
     outages: { count: outages.count, downtime_seconds: outages.downtimeS, items: outages.items.map((o) => outageJson(o, now)) },
+    sites,
     ...(q.histogram ? { histogram_edges_us: [...HISTOGRAM_EDGES_US] } : {}),
     timeline,
   }
 }
 
-/** A target's outages, newest first. */
-export async function getOutages(sql: Queryable, targetId: number, limit: number, now = new Date()): Promise<OutageOut[]> {
+/** A target's outages (seen from one site, or from any), newest first. */
+export async function getOutages(sql: Queryable, targetId: number, limit: number, now = new Date(), site: string | null = null): Promise<OutageOut[]> {
   await requireTarget(sql, targetId)
-  return (await listOutages(sql, targetId, limit)).map((o) => outageJson(o, now))
+  if (site !== null) await siteIdOf(sql, site)
+  return (await listOutages(sql, targetId, limit, site)).map((o) => outageJson(o, now))
 }

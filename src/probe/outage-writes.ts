@@ -7,7 +7,7 @@ import type { OutageClosed, OutageOpened } from './outage-tracker.js'
  * Writes the outage tracker's transitions in order, each retried with backoff until the database takes
  * it (while `keepTrying()`; once otherwise), so a database outage never loses or reorders one.
  */
-export function createOutageWrites(opts: { sql: Sql; log: Logger; keepTrying: () => boolean }) {
+export function createOutageWrites(opts: { sql: Sql; log: Logger; keepTrying: () => boolean; site?: string }) {
   const { sql, log } = opts
   let chain: Promise<void> = Promise.resolve()
 
@@ -26,8 +26,8 @@ export function createOutageWrites(opts: { sql: Sql; log: Logger; keepTrying: ()
   }
 
   return {
-    open: (o: OutageOpened) => enqueue(() => openOutage(sql, o)),
-    close: (c: OutageClosed) => enqueue(() => closeOutage(sql, c)),
+    open: (o: OutageOpened) => enqueue(() => openOutage(sql, { ...o, ...(opts.site ? { site: opts.site } : {}) })),
+    close: (c: OutageClosed) => enqueue(() => closeOutage(sql, { ...c, ...(opts.site ? { site: opts.site } : {}) })),
     /** Resolves when every transition queued so far is written (or given up). */
     settled: () => chain,
   }

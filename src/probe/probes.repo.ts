@@ -94,6 +94,9 @@ export async function heartbeat(
   })
 }
 
+/** A target (alias t) the probes of `site` probe: enabled, and listing the site (or every site). */
+const probedHere = (sql: Queryable, site: string) => sql`t.enabled and (t.sites is null or ${site} = any (t.sites))`
+
 export interface SiteView {
   /** Probes of the site that heartbeat within their lease span (this one included). */
   live: number
@@ -102,7 +105,7 @@ export interface SiteView {
   free: number
   /** Until the earliest expiry of another probe's lease in the site, ms; null without one. */
   nextExpiryMs: number | null
-  /** Targets this probe holds a lease on that are paused now. */
+  /** Targets this probe holds a lease on that are paused now, or no longer probed from its site. */
   paused: number[]
 }
 
@@ -113,13 +116,13 @@ export async function viewSite(sql: Queryable, p: ProbeRef): Promise<SiteView> {
       (select count(*)::int from probes
         where site = ${p.site} and stopped_at is null
           and heartbeat_at > now() - heartbeat_ms * ${LEASE_HEARTBEATS} * interval '1 millisecond') as live,
-      (select count(*)::int from targets where enabled) as enabled,
-      (select count(*)::int from targets t where t.enabled and not exists (
+      (select count(*)::int from targets t where ${probedHere(sql, p.site)}) as enabled,
+      (select count(*)::int from targets t where ${probedHere(sql, p.site)} and not exists (
         select 1 from probe_leases l where l.target_id = t.id and l.site = ${p.site} and l.expires_at > now())) as free,
       (select (extract(epoch from min(expires_at) - now()) * 1000)::float8 from probe_leases
         where site = ${p.site} and probe_id <> ${p.id} and expires_at > now()) as next_expiry_ms,
       (select coalesce(array_agg(l.target_id), '{}') from probe_leases l join targets t on t.id = l.target_id
-        where l.probe_id = ${p.id} and l.site = ${p.site} and not t.enabled) as paused`
+        where l.probe_id = ${p.id} and l.site = ${p.site} and not (${probedHere(sql, p.site)})) as paused`
   return row!
 }
 
@@ -149,7 +152,7 @@ export async function claimLeases(sql: Queryable, p: ProbeRef & { n: number; ttl
     with pick as (
       select t.id, l.expires_at as free_since
       from targets t left join probe_leases l on l.target_id = t.id and l.site = ${p.site}
-      where t.enabled and (l.expires_at is null or l.expires_at <= now())
+      where ${probedHere(sql, p.site)} and (l.expires_at is null or l.expires_at <= now())
       order by t.id
       limit ${p.n}
       for no key update of t skip locked

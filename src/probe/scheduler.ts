@@ -50,6 +50,8 @@ export interface SchedulerOptions {
   onTargetsChanged?: () => void
   /** This probe's leases in a fleet; without it every enabled target is probed here. */
   leases?: LeaseView
+  /** The probe's site (PROBE_SITE): its outages are its own. Default 'default'. */
+  site?: string
 }
 
 export interface RoundSummary {
@@ -95,7 +97,7 @@ export function createScheduler(opts: SchedulerOptions) {
   // Reloads run one at a time (the timer's, and the ones leases ask for), in the order asked.
   let reloading: Promise<void> = Promise.resolve()
   const inFlight = new Map<Promise<void>, number>() // round → target id
-  const outageWrites = createOutageWrites({ sql, log, keepTrying: () => running })
+  const outageWrites = createOutageWrites({ sql, log, keepTrying: () => running, ...(opts.site ? { site: opts.site } : {}) })
   const outages = createOutageTracker({
     openAfterRounds: opts.outageOpenRounds ?? 3,
     open(o) {
@@ -243,7 +245,7 @@ export function createScheduler(opts: SchedulerOptions) {
       if (!loaded && !leasesMoved) return
       // Targets taken over may have an outage open: read them before applying (only when leases moved).
       const openOutages = new Map<number, number>()
-      if (leasesMoved) for (const o of await listOpenOutages(sql)) openOutages.set(o.targetId, o.lostRounds)
+      if (leasesMoved) for (const o of await listOpenOutages(sql, opts.site)) openOutages.set(o.targetId, o.lostRounds)
       if (loaded) {
         fingerprint = loaded.fingerprint
         rows = loaded.rows
@@ -276,7 +278,7 @@ export function createScheduler(opts: SchedulerOptions) {
       running = true
       const openAtStart = new Map<number, number>()
       try {
-        for (const o of await listOpenOutages(sql)) openAtStart.set(o.targetId, o.lostRounds)
+        for (const o of await listOpenOutages(sql, opts.site)) openAtStart.set(o.targetId, o.lostRounds)
       } catch (err) {
         log.warn({ err: (err as Error).message }, 'cannot read open outages')
       }

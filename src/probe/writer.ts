@@ -1,6 +1,7 @@
 import type { Sql } from '../db/open.js'
 import type { Logger } from '../log.js'
 import { intArrayLiteral, textArrayLiteral } from '../db/arrays.js'
+import { DEFAULT_SITE_ID } from '../sites/sites.repo.js'
 
 // Batched, loss-free ingest of samples. Samples are buffered and written every `flushMs` or `batchRows`
 // rows with one statement of eight array parameters (`unnest`): far below the embedded engine's bind
@@ -8,7 +9,7 @@ import { intArrayLiteral, textArrayLiteral } from '../db/arrays.js'
 // buffer keeps growing up to `maxBuffer` rows while writes are retried with backoff, so a database
 // restart of tens of seconds loses nothing; beyond the bound the oldest rows are dropped, counted and
 // reported. A retried batch may already have been committed: `on conflict do nothing` on
-// (target_id, time, seq) makes the retry harmless.
+// (target_id, site_id, time, seq) makes the retry harmless. A writer writes for one site (its probe's).
 
 export interface Sample {
   time: Date
@@ -28,6 +29,8 @@ export interface WriterOptions {
   flushMs?: number
   maxBuffer?: number
   retryMaxMs?: number
+  /** The site the samples were measured from (sites.id; default 1, 'default'), read at each write. */
+  siteId?: () => number
 }
 
 export interface WriterStats {
@@ -41,13 +44,13 @@ export interface WriterStats {
   lastFlushMs: number | null
 }
 
-/** Inserts one batch; returns the number of rows that were new. */
-export async function insertSamples(sql: Sql, rows: Sample[]): Promise<number> {
+/** Inserts one batch measured from site `siteId`; returns the number of rows that were new. */
+export async function insertSamples(sql: Sql, rows: Sample[], siteId = DEFAULT_SITE_ID): Promise<number> {
   if (rows.length === 0) return 0
   // Eight array parameters whatever the batch size (src/db/arrays.ts).
   const res = await sql`
-    insert into samples (time, target_id, seq, rtt_us, ttl, jitter_us, status, reporter)
-    select * from unnest(
+    insert into samples (site_id, time, target_id, seq, rtt_us, ttl, jitter_us, status, reporter)
+    select ${siteId}::smallint, * from unnest(
       ${textArrayLiteral(rows.map((r) => r.time.toISOString()))}::timestamptz[],
       ${intArrayLiteral(rows.map((r) => r.targetId))}::int[],
       ${intArrayLiteral(rows.map((r) => r.seq))}::smallint[],
@@ -98,7 +101,7 @@ export function createWriter(opts: WriterOptions) {
     if (batch.length === 0) return true
     const t0 = performance.now()
     try {
-      await insertSamples(sql, batch)
+      await insertSamples(sql, batch, opts.siteId?.() ?? DEFAULT_SITE_ID)
       consume(batch.length)
       stats.written += batch.length
       stats.batches++

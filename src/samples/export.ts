@@ -17,7 +17,8 @@ import { type ExportRow, listSamplesPage } from './samples.repo.js'
 // line ends (Python's csv writer, RFC 4180). Times are ISO 8601 with `Z` as in the JSON (the
 // predecessor wrote `+00:00` here).
 
-export const CSV_COLUMNS = ['time', 'target_id', 'target_ip', 'latency_ms', 'hops', 'packet_loss'] as const
+// `site` (the vantage point that measured the sample) comes last, after the predecessor's columns.
+export const CSV_COLUMNS = ['time', 'target_id', 'target_ip', 'latency_ms', 'hops', 'packet_loss', 'site'] as const
 /** Rows per page: one statement of some tens of milliseconds on the embedded engine. */
 export const PAGE_ROWS = 5000
 const CSV_OPTIONS = { record_delimiter: 'windows' } as const
@@ -25,6 +26,10 @@ const CSV_OPTIONS = { record_delimiter: 'windows' } as const
 export interface ExportRange {
   from?: Date | undefined
   to?: Date | undefined
+  /** One site's samples (sites.id); all sites when absent. */
+  siteId?: number | null
+  /** Site id → name, for the `site` column. */
+  siteNames: Map<number, string>
 }
 
 /** A row's time to the microsecond, as a timestamptz literal: the next page starts there. */
@@ -43,7 +48,7 @@ export function streamSamplesCsv(sql: Queryable, target: { id: number; address: 
     yield stringify([[...CSV_COLUMNS]], CSV_OPTIONS)
     let from = range.from?.toISOString() ?? '-infinity'
     for (;;) {
-      const rows = await listSamplesPage(sql, target.id, { from, to, limit: PAGE_ROWS })
+      const rows = await listSamplesPage(sql, target.id, { from, to, limit: PAGE_ROWS, siteId: range.siteId ?? null })
       let emit = rows
       if (rows.length === PAGE_ROWS) {
         // A full page may end inside a round's echoes sharing one timestamp: the next page starts at that
@@ -57,7 +62,10 @@ export function streamSamplesCsv(sql: Queryable, target: { id: number; address: 
         from = last
       }
       yield stringify(
-        emit.map((r) => [r.time.toISOString(), target.id, target.address, r.rttUs === null ? null : r.rttUs / 1000, estimateHops(r.ttl), r.rttUs === null ? 1 : 0]),
+        emit.map((r) => [
+          r.time.toISOString(), target.id, target.address, r.rttUs === null ? null : r.rttUs / 1000, estimateHops(r.ttl), r.rttUs === null ? 1 : 0,
+          range.siteNames.get(r.siteId) ?? r.siteId,
+        ]),
         CSV_OPTIONS,
       )
       if (rows.length < PAGE_ROWS) return

@@ -2,28 +2,35 @@ import type { Queryable } from '../db/open.js'
 
 export interface SampleRow {
   time: Date
+  siteId: number
   seq: number
   rttUs: number | null
   ttl: number | null
   status: number
 }
 
-/** The newest `limit` samples of a target, returned oldest first (the predecessor's /logs order). */
-export async function listNewestSamples(sql: Queryable, targetId: number, limit: number): Promise<SampleRow[]> {
+const siteFilter = (sql: Queryable, siteId: number | null) => (siteId === null ? sql`` : sql`and site_id = ${siteId}`)
+
+/**
+ * The newest `limit` samples of a target (from one site, or every site), returned oldest first (the
+ * predecessor's /logs order).
+ */
+export async function listNewestSamples(sql: Queryable, targetId: number, limit: number, siteId: number | null = null): Promise<SampleRow[]> {
   return sql<SampleRow[]>`
-    select time, seq, rtt_us, ttl, status from (
-      select time, seq, rtt_us, ttl, status from samples
-      where target_id = ${targetId}
+    select time, site_id, seq, rtt_us, ttl, status from (
+      select time, site_id, seq, rtt_us, ttl, status from samples
+      where target_id = ${targetId} ${siteFilter(sql, siteId)}
       order by time desc, seq desc
       limit ${limit}
     ) newest
-    order by time, seq`
+    order by time, site_id, seq`
 }
 
 export interface ExportRow {
   /** Millisecond precision (a JS Date); the sub-millisecond rest is in subMsUs. */
   time: Date
   subMsUs: number
+  siteId: number
   seq: number
   rttUs: number | null
   ttl: number | null
@@ -40,14 +47,14 @@ export interface ExportRow {
 export async function listSamplesPage(
   sql: Queryable,
   targetId: number,
-  page: { from: string; to: Date; limit: number },
+  page: { from: string; to: Date; limit: number; siteId: number | null },
 ): Promise<ExportRow[]> {
   return sql<ExportRow[]>`
-    select time, date_part('microseconds', time)::int % 1000 as sub_ms_us, seq, rtt_us, ttl from (
-      select time, seq, rtt_us, ttl from samples
-      where target_id = ${targetId} and time >= ${page.from}::text::timestamptz and time < ${page.to}
+    select time, date_part('microseconds', time)::int % 1000 as sub_ms_us, site_id, seq, rtt_us, ttl from (
+      select time, site_id, seq, rtt_us, ttl from samples
+      where target_id = ${targetId} ${siteFilter(sql, page.siteId)} and time >= ${page.from}::text::timestamptz and time < ${page.to}
       order by time
       limit ${page.limit}
     ) page
-    order by time, seq`
+    order by time, site_id, seq`
 }

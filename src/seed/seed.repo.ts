@@ -1,3 +1,4 @@
+import { POLICY_RELATIONS } from '../db/maintenance/policies.js'
 import { intArrayLiteral, textArrayLiteral } from '../db/arrays.js'
 import type { Queryable, Sql } from '../db/open.js'
 import { deleteTargetData } from '../targets/target-data.repo.js'
@@ -85,11 +86,11 @@ export async function findAggregatesWithoutRawRows(
   return r?.first ? { first: r.first, last: r.last! } : null
 }
 
-/** The scheduled retention jobs of the three sample tiers. */
+/** The scheduled retention jobs of the sample tiers. */
 export async function listScheduledRetentionJobIds(sql: Queryable): Promise<number[]> {
   const jobs = await sql<{ jobId: number }[]>`
     select job_id from timescaledb_information.jobs
-    where proc_name = 'policy_retention' and scheduled and hypertable_name in ('samples', 'samples_1m', 'samples_1h')`
+    where proc_name = 'policy_retention' and scheduled and hypertable_name in ${sql(POLICY_RELATIONS)}`
   return jobs.map((j) => j.jobId)
 }
 

@@ -239,9 +239,11 @@ export async function seedHistory(sql: Sql, options: SeedOptions, onProgress?: (
       if (to > from) {
         let t = performance.now()
         await refreshTier(sql, 'samples_1m', from, to)
+        await refreshTier(sql, 'samples_site_1m', from, to)
         ms.refresh1m += performance.now() - t
         t = performance.now()
         await refreshTier(sql, 'samples_1h', from, to)
+        await refreshTier(sql, 'samples_site_1h', from, to)
         ms.refresh1h += performance.now() - t
       }
       progress('history', w + 1, (wEnd - fromMs) / (endMs - fromMs))

@@ -28,16 +28,16 @@ interface TierChunk {
   rangeEnd: Date | null
 }
 
-/** Every chunk of samples and of the samples_1m / samples_1h materialization hypertables, oldest first. */
+/** Every chunk of samples and of the rollup tiers' materialization hypertables (combined and per site), oldest first. */
 async function listChunks(sql: Sql): Promise<TierChunk[]> {
   return sql<TierChunk[]>`
     with tiers as (
       select current_schema()::name as schema_name, 'samples'::name as table_name, 0 as tier
       union all
       select materialization_hypertable_schema, materialization_hypertable_name,
-             case view_name when 'samples_1m' then 1 else 2 end
+             case when view_name like '%_1m' then 1 else 2 end
       from timescaledb_information.continuous_aggregates
-      where view_schema = current_schema() and view_name in ('samples_1m', 'samples_1h')
+      where view_schema = current_schema() and view_name in ('samples_1m', 'samples_1h', 'samples_site_1m', 'samples_site_1h')
     )
     select t.schema_name || '.' || t.table_name as hypertable, d.column_name as time_column, c.range_start, c.range_end
     from tiers t
@@ -49,7 +49,7 @@ async function listChunks(sql: Sql): Promise<TierChunk[]> {
 }
 
 /**
- * Deletes the targets' raw samples and their samples_1m / samples_1h rows, at any size: chunk by chunk,
+ * Deletes the targets' raw samples and their rows in every tier, at any size: chunk by chunk,
  * each in a short transaction of its own, then whatever is left (rows written meanwhile) in a last
  * transaction, in which `last` runs. Delete the target rows there: an interrupted run then leaves the
  * targets in place with part of their history, and running it again finishes the job.

@@ -11,7 +11,7 @@ import { ENGINES } from '../helpers/engines.js'
 
 // Raw history routes on the real engine: /logs, /logs/export (streamed CSV) and /events.
 
-const HEADER = 'time,target_id,target_ip,latency_ms,hops,packet_loss'
+const HEADER = 'time,target_id,target_ip,latency_ms,hops,packet_loss,site'
 const BIG_ROWS = 200_000
 
 async function makeTarget(sql: Sql, address: string): Promise<number> {
@@ -39,7 +39,7 @@ function knownSamples(targetId: number, startMs: number, n: number): Sample[] {
 
 const hopsOf = (ttl: number | null) => (ttl === null ? null : (ttl <= 64 ? 64 : ttl <= 128 ? 128 : 255) - ttl)
 const csvLine = (s: Sample, address: string) =>
-  [s.time.toISOString(), s.targetId, address, s.rttUs === null ? '' : s.rttUs / 1000, hopsOf(s.ttl) ?? '', s.rttUs === null ? 1 : 0].join(',')
+  [s.time.toISOString(), s.targetId, address, s.rttUs === null ? '' : s.rttUs / 1000, hopsOf(s.ttl) ?? '', s.rttUs === null ? 1 : 0, 'default'].join(',')
 
 describe.each(ENGINES)('samples API (%s engine)', (engine) => {
   let t: TestApp
@@ -92,6 +92,7 @@ describe.each(ENGINES)('samples API (%s engine)', (engine) => {
         ttl: s.ttl,
         seq: s.seq,
         status: ['ok', 'timeout', 'unreachable', 'error'][s.status],
+        site: 'default',
       })
     }
     expect(logs.some((l) => l.packet_loss && l.hops === null && l.latency_ms === null)).toBe(true)
@@ -128,8 +129,8 @@ describe.each(ENGINES)('samples API (%s engine)', (engine) => {
     // Spot checks of the format itself, independent of csvLine.
     const lines = res.body.split('\r\n')
     expect(lines[0]).toBe(HEADER)
-    expect(lines[1]).toBe(`2025-01-01T12:00:00.000Z,${small},${smallAddress},1,7,0`)
-    expect(lines[4]).toBe(`2025-01-01T12:00:03.000Z,${small},${smallAddress},,,1`)
+    expect(lines[1]).toBe(`2025-01-01T12:00:00.000Z,${small},${smallAddress},1,7,0,default`)
+    expect(lines[4]).toBe(`2025-01-01T12:00:03.000Z,${small},${smallAddress},,,1,default`)
   })
 
   it('filters the export by [from, to) and validates the range', async () => {
@@ -291,7 +292,7 @@ describe.each(ENGINES)('samples API (%s engine)', (engine) => {
       from generate_series(0, ${rounds - 1}) g, generate_series(0, 2) s`
     const res = await t.app.inject({ url: `/targets/${id}/logs/export`, headers: t.viewer })
     const lines = res.body.trimEnd().split('\r\n').slice(1)
-    const expected = Array.from({ length: rounds }, (_, g) => [0, 1, 2].map(() => `${new Date(base + g).toISOString()},${id},192.0.2.12,${(1000 + g) / 1000},7,0`)).flat()
+    const expected = Array.from({ length: rounds }, (_, g) => [0, 1, 2].map(() => `${new Date(base + g).toISOString()},${id},192.0.2.12,${(1000 + g) / 1000},7,0,default`)).flat()
     expect(PAGE_ROWS % 3).toBe(2)
     expect(lines).toHaveLength(expected.length)
     expect(lines).toEqual(expected)

@@ -108,8 +108,8 @@ describe.each(ENGINES)('pingscope CLI while `pingscope serve` runs on the same d
     const exp = await cli(['export', String(id), '-o', file])
     const csv = readFileSync(file, 'utf8').split('\r\n').filter(Boolean)
     expect(exp.stdout.trim()).toBe(`Exported ${csv.length - 1} samples of 127.0.7.1 to ${file}`)
-    expect(csv[0]).toBe('time,target_id,target_ip,latency_ms,hops,packet_loss')
-    expect(csv[1]).toMatch(new RegExp(`^\\S+Z,${id},127\\.0\\.7\\.1,[\\d.]+,0,0$`))
+    expect(csv[0]).toBe('time,target_id,target_ip,latency_ms,hops,packet_loss,site')
+    expect(csv[1]).toMatch(new RegExp(`^\\S+Z,${id},127\\.0\\.7\\.1,[\\d.]+,0,0,default$`))
     expect((await cli(['export', String(id)])).stdout.startsWith('time,target_id,')).toBe(true) // to stdout
 
     const trId = Number(/\(id (\d+)\)/.exec((await cli(['target', 'add', lab.chain.end, '--frequency', '5'])).stdout)?.[1])

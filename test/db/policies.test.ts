@@ -42,7 +42,7 @@ describe.each(ENGINES)('migrations and reconcilePolicies (%s engine)', (engine) 
   })
 
   it('finds the migration defaults already in place', async () => {
-    expect(await reconcilePolicies(db.sql, DEFAULTS)).toEqual({ changed: [], checked: 7 })
+    expect(await reconcilePolicies(db.sql, DEFAULTS)).toEqual({ changed: [], checked: 13 })
   })
 
   it('rolls samples up exactly: 1h sums equal 1m sums equal raw counts', async () => {
@@ -83,6 +83,12 @@ describe.each(ENGINES)('migrations and reconcilePolicies (%s engine)', (engine) 
       'samples_1m:compression',
       'samples_1m:refresh',
       'samples_1m:retention',
+      'samples_site_1h:compression',
+      'samples_site_1h:refresh',
+      'samples_site_1h:retention',
+      'samples_site_1m:compression',
+      'samples_site_1m:refresh',
+      'samples_site_1m:retention',
     ])
     const jobs = await db.sql<{ relation: string; proc: string; setting: string }[]>`
       select hypertable_name as relation, proc_name as proc,
@@ -92,6 +98,10 @@ describe.each(ENGINES)('migrations and reconcilePolicies (%s engine)', (engine) 
     expect(setting('samples', 'policy_retention')).toBe('2 days')
     expect(setting('samples_1m', 'policy_refresh_continuous_aggregate')).toBe('47 hours')
     expect(setting('samples_1h', 'policy_refresh_continuous_aggregate')).toBe('9 days')
+    // The per-site tiers follow the same rules as the combined ones.
+    expect(setting('samples_site_1m', 'policy_refresh_continuous_aggregate')).toBe('47 hours')
+    expect(setting('samples_site_1h', 'policy_refresh_continuous_aggregate')).toBe('9 days')
+    expect(setting('samples_site_1h', 'policy_retention')).toBe('400 days')
     expect((await reconcilePolicies(db.sql, { rawDays: 2, minuteDays: 10, hourDays: 400 })).changed).toEqual([])
     expect((await runAllJobs(db.sql)).filter((r) => !r.ok)).toEqual([])
   })
@@ -146,7 +156,7 @@ describe.each(ENGINES.filter((e) => e === 'server'))('TimescaleDB scheduler runs
       select alter_job(job_id, next_start => now()), job_id, now() as requested from timescaledb_information.jobs
       where job_id >= 1000 and proc_name in ('policy_refresh_continuous_aggregate', 'policy_retention')`
     const ids = due.map((d) => d.jobId)
-    expect(ids).toHaveLength(5)
+    expect(ids).toHaveLength(9) // raw retention, then refresh and retention of 4 tiers (combined and per site)
     const requested = due[0]!.requested
     // every one has finished a run (successful or not) that started after the request
     const t0 = Date.now()

@@ -226,7 +226,7 @@ describe.each(ENGINES)('rollup tiers and policies through the job runner (%s eng
   it('materializes exact 1-minute and 1-hour rollups, every bucket and every column', async () => {
     const jobs = await listPolicyJobs(sql)
     const refreshIds = jobs.filter((j) => j.procName === 'policy_refresh_continuous_aggregate').map((j) => j.jobId)
-    expect(refreshIds).toHaveLength(2)
+    expect(refreshIds).toHaveLength(4) // samples_1m, samples_1h and their per-site twins
     const runs = await sql<{ jobId: number; ok: boolean; error: string | null }[]>`
       select job_id, ok, error from job_runs where job_id in ${sql(refreshIds)} order by job_id`
     expect(runs.map((r) => ({ ...r }))).toEqual(refreshIds.map((jobId) => ({ jobId, ok: true, error: null })))
@@ -246,6 +246,10 @@ describe.each(ENGINES)('rollup tiers and policies through the job runner (%s eng
     expect(new Set(hours.flatMap((h) => HISTOGRAM_COLUMNS.filter((c) => (h[c] as number) > 0))).size).toBeGreaterThan(45)
     expectSameRollups(await materialized(sql, mat.samples_1m!, ROLLUP_TARGETS), minutes)
     expectSameRollups(await materialized(sql, mat.samples_1h!, ROLLUP_TARGETS), hours)
+    // Every sample here was measured from the one site there is: the per-site tiers hold the same rows.
+    const ofDefaultSite = (rows: Row[]) => rows.map(({ siteId, ...r }) => (expect(siteId).toBe(1), r))
+    expectSameRollups(ofDefaultSite(await materialized(sql, mat.samples_site_1m!, ROLLUP_TARGETS)), minutes)
+    expectSameRollups(ofDefaultSite(await materialized(sql, mat.samples_site_1h!, ROLLUP_TARGETS)), hours)
   })
 
   it('estimates p50/p95/p99 of log-normal RTTs within the error README claims, plain and refined', async () => {

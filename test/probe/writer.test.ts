@@ -10,7 +10,7 @@ function fakeSql() {
   let down = true
   const sql = ((_strings: TemplateStringsArray, ...values: unknown[]) => {
     if (down) return Promise.reject(new Error('connection refused'))
-    const seqs = String(values[2]).slice(1, -1).split(',').map(Number)
+    const seqs = String(values[3]).slice(1, -1).split(',').map(Number) // site id, times, target ids, seqs, …
     written.push(...seqs)
     return Promise.resolve({ count: seqs.length })
   }) as unknown as Sql

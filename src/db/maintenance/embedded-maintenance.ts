@@ -1,5 +1,5 @@
 import type { Sql } from '../open.js'
-import { refreshTier } from './policies.js'
+import { POLICY_RELATIONS, type TierRelation, refreshTier } from './policies.js'
 import {
   type TimeRange,
   chunkIntervalFor,
@@ -52,22 +52,28 @@ export interface StepRun {
 
 // msPerSourceRow: measured refresh cost per source row (a raw sample, or a 1-minute row for the 1-hour
 // tier): about 160–300 ms for a minute of 1,000 targets at 1 s, 190 ms for an hour of their minutes.
-const TIERS = {
-  samples_1m: { bucketMs: 60_000, priorMsPerBucket: 200, msPerSourceRow: 0.004 },
-  samples_1h: { bucketMs: 3_600_000, priorMsPerBucket: 1000, msPerSourceRow: 0.003 },
-} as const
-type Tier = keyof typeof TIERS
+// The per-site tiers cost the same per source row (they read the same rows, grouped one column finer).
+const MINUTE_TIER = { bucketMs: 60_000, priorMsPerBucket: 200, msPerSourceRow: 0.004, source: 'samples' } as const
+const HOUR_TIER = { bucketMs: 3_600_000, priorMsPerBucket: 1000, msPerSourceRow: 0.003, source: 'samples_1m' } as const
+const TIERS: Record<TierRelation, typeof MINUTE_TIER | typeof HOUR_TIER> = {
+  samples_1m: MINUTE_TIER,
+  samples_1h: HOUR_TIER,
+  samples_site_1m: MINUTE_TIER,
+  samples_site_1h: HOUR_TIER,
+}
 
 // Measured compress cost per row (ms) on this machine's embedded engine, before the first real measurement:
 // raw samples 1.1–1.6 µs per row (600,000 rows: 0.67–0.99 s); a 1-minute-tier row about 5 µs (an hour of
 // 1,000 targets, 60,000 rows: 0.28 s), mostly the per-target segment.
-const COMPRESS_PRIOR_MS_PER_ROW: Record<string, number> = { samples: 0.0015, samples_1m: 0.005, samples_1h: 0.005 }
+const COMPRESS_PRIOR_MS_PER_ROW: Record<string, number> = { samples: 0.0015, samples_1m: 0.005, samples_1h: 0.005, samples_site_1m: 0.005, samples_site_1h: 0.005 }
 // The chunk intervals pingscope chooses from: never shorter than these (more chunks cost planning time on
 // every query), never longer than what the migrations set.
 const CHUNK_RANGE_S: Record<string, [number, number]> = {
   samples: [300, 86_400],
   samples_1m: [3_600, 86_400],
   samples_1h: [86_400, 864_000],
+  samples_site_1m: [3_600, 86_400],
+  samples_site_1h: [86_400, 864_000],
 }
 const MAX_BUCKETS_PER_STEP = 1440
 
@@ -84,7 +90,10 @@ export interface EmbeddedMaintenanceOptions {
 export function createEmbeddedMaintenance(opts: EmbeddedMaintenanceOptions) {
   const { sql, stepMs } = opts
   const stopped = opts.stopped ?? (() => false)
-  const refreshCost = { samples_1m: createCostEstimate(TIERS.samples_1m.priorMsPerBucket), samples_1h: createCostEstimate(TIERS.samples_1h.priorMsPerBucket) }
+  const refreshCost = Object.fromEntries(Object.entries(TIERS).map(([k, t]) => [k, createCostEstimate(t.priorMsPerBucket)])) as Record<
+    TierRelation,
+    ReturnType<typeof createCostEstimate>
+  >
   const compressCost = new Map<string, ReturnType<typeof createCostEstimate>>()
   const costOf = (relation: string) => {
     let c = compressCost.get(relation)
@@ -117,7 +126,7 @@ export function createEmbeddedMaintenance(opts: EmbeddedMaintenanceOptions) {
       from _timescaledb_catalog.continuous_agg ca, timescaledb_information.jobs j
       where ca.mat_hypertable_id = ${job.matHypertableId} and j.job_id = ${job.jobId}`
     if (!info || !(info.tier in TIERS)) throw new Error(`refresh job ${job.jobId}: unknown continuous aggregate`)
-    const tier = info.tier as Tier
+    const tier = info.tier as TierRelation
     const { bucketMs } = TIERS[tier]
     const now = opts.now().getTime()
     const window: TimeRange = { from: new Date(now - info.startS * 1000), to: new Date(now - info.endS * 1000) }
@@ -133,8 +142,8 @@ export function createEmbeddedMaintenance(opts: EmbeddedMaintenanceOptions) {
     let ranges = pendingRanges(window, logged, bucketMs)
     // A bucket of the live fleet costs at least this much: fast steps over empty or sparse history must
     // not talk the estimate into a step of hundreds of the fleet's buckets.
-    const rates = ranges.length > 0 ? await fleetRates() : { samples: 0, samples_1m: 0, samples_1h: 0 }
-    const sourceRate = tier === 'samples_1m' ? rates.samples : rates.samples_1m
+    const rates = ranges.length > 0 ? await fleetRates() : null
+    const sourceRate = rates?.[TIERS[tier].source] ?? 0
     const floorMs = sourceRate * (bucketMs / 1000) * TIERS[tier].msPerSourceRow
     while (ranges.length > 0 && !stopped()) {
       // Re-cut after every step: the estimate may have changed.
@@ -183,12 +192,13 @@ export function createEmbeddedMaintenance(opts: EmbeddedMaintenanceOptions) {
   }
 
   /** Rows per second written to each tier by the enabled targets. */
-  async function fleetRates(): Promise<{ samples: number; samples_1m: number; samples_1h: number }> {
+  async function fleetRates(): Promise<Record<'samples' | TierRelation, number>> {
     const [fleet] = await sql<{ rowsPerS: number; targets: number }[]>`
       select coalesce(sum(packets::float8 / interval_s), 0) as rows_per_s, count(*)::int as targets
       from targets where enabled`
     const targets = fleet?.targets ?? 0
-    return { samples: fleet?.rowsPerS ?? 0, samples_1m: targets / 60, samples_1h: targets / 3600 }
+    // The per-site tiers: as many rows as the combined ones while a target is probed from one site.
+    return { samples: fleet?.rowsPerS ?? 0, samples_1m: targets / 60, samples_1h: targets / 3600, samples_site_1m: targets / 60, samples_site_1h: targets / 3600 }
   }
 
   /**
@@ -204,7 +214,7 @@ export function createEmbeddedMaintenance(opts: EmbeddedMaintenanceOptions) {
       from timescaledb_information.dimensions d
       left join _timescaledb_catalog.hypertable h on h.schema_name = d.hypertable_schema and h.table_name = d.hypertable_name
       left join _timescaledb_catalog.continuous_agg ca on ca.mat_hypertable_id = h.id
-      where d.dimension_number = 1 and coalesce(ca.user_view_name, d.hypertable_name) in ('samples', 'samples_1m', 'samples_1h')`
+      where d.dimension_number = 1 and coalesce(ca.user_view_name, d.hypertable_name) in ${sql(POLICY_RELATIONS)}`
     for (const { relation, seconds } of current) {
       const [min, max] = CHUNK_RANGE_S[relation] ?? [86_400, 86_400]
       const want = chunkIntervalFor(rates[relation] ?? 0, costOf(relation).get(), stepMs, min, max)

@@ -5,7 +5,8 @@ import type { Sql, Tx } from '../open.js'
 // changing RETENTION_*_DAYS needs no new migration. Idempotent: a second run changes nothing.
 //
 // The rules (reasons in the migration's comments):
-//   retention      samples rawDays, samples_1m minuteDays, samples_1h hourDays
+//   retention      samples rawDays, samples_1m minuteDays, samples_1h hourDays (the per-site tiers
+//                  samples_site_1m / samples_site_1h exactly as the combined ones, always)
 //   refresh        1m start_offset = rawDays − 1 hour, 1h start_offset = minuteDays − 1 day, so a
 //                  refresh window never reaches into chunks its source tier has dropped
 //   compression    each tier's compress_after = its refresh start_offset + 1 day
@@ -34,8 +35,16 @@ export interface PolicyReport {
   checked: number
 }
 
+/** The rollup tiers: all sites combined (00002_rollups.sql) and per site (00011_sites.sql). */
+export type TierRelation = 'samples_1m' | 'samples_1h' | 'samples_site_1m' | 'samples_site_1h'
+const TIER_PAIRS = [
+  { minute: 'samples_1m', hour: 'samples_1h' },
+  { minute: 'samples_site_1m', hour: 'samples_site_1h' },
+] as const
+export const POLICY_RELATIONS = ['samples', ...TIER_PAIRS.flatMap((p) => [p.minute, p.hour])] as const
+
 interface DesiredPolicy {
-  relation: 'samples' | 'samples_1m' | 'samples_1h'
+  relation: 'samples' | TierRelation
   policy: PolicyKind
   interval: string
   seconds: number
@@ -48,13 +57,17 @@ const DAY_S = 86_400
 
 // Buckets per refresh batch of each tier (a day of 1m buckets, 30 days of 1h buckets): the policies'
 // buckets_per_batch, and the batch size of refreshTier.
-const REFRESH_BATCH = { samples_1m: 1440, samples_1h: 720 } as const
+const REFRESH_BATCH: Record<TierRelation, number> = { samples_1m: 1440, samples_1h: 720, samples_site_1m: 1440, samples_site_1h: 720 }
 
 // Set only when a refresh policy has to be re-created; they match the migration.
-const REFRESH_DEFAULTS = {
-  samples_1m: { endOffset: '1 minute', schedule: '1 minute' },
-  samples_1h: { endOffset: '1 hour', schedule: '30 minutes' },
-} as const
+const MINUTE_REFRESH = { endOffset: '1 minute', schedule: '1 minute' }
+const HOUR_REFRESH = { endOffset: '1 hour', schedule: '30 minutes' }
+const REFRESH_DEFAULTS: Record<TierRelation, { endOffset: string; schedule: string }> = {
+  samples_1m: MINUTE_REFRESH,
+  samples_1h: HOUR_REFRESH,
+  samples_site_1m: MINUTE_REFRESH,
+  samples_site_1h: HOUR_REFRESH,
+}
 
 const PROC: Record<PolicyKind, string> = {
   retention: 'policy_retention',
@@ -96,15 +109,15 @@ export function desiredPolicies(r: RetentionDays): DesiredPolicy[] {
   validateRetention(r)
   const minuteWindowH = r.rawDays * 24 - 1
   const hourWindowD = r.minuteDays - 1
-  return [
-    { relation: 'samples', policy: 'retention', ...days(r.rawDays) },
-    { relation: 'samples_1m', policy: 'retention', ...days(r.minuteDays) },
-    { relation: 'samples_1h', policy: 'retention', ...days(r.hourDays) },
-    { relation: 'samples_1m', policy: 'refresh', ...hours(minuteWindowH), batch: REFRESH_BATCH.samples_1m },
-    { relation: 'samples_1h', policy: 'refresh', ...days(hourWindowD), batch: REFRESH_BATCH.samples_1h },
-    { relation: 'samples_1m', policy: 'compression', ...hours(minuteWindowH + 24) },
-    { relation: 'samples_1h', policy: 'compression', ...days(hourWindowD + 1) },
-  ]
+  const tiers = TIER_PAIRS.flatMap(({ minute, hour }): DesiredPolicy[] => [
+    { relation: minute, policy: 'retention', ...days(r.minuteDays) },
+    { relation: hour, policy: 'retention', ...days(r.hourDays) },
+    { relation: minute, policy: 'refresh', ...hours(minuteWindowH), batch: REFRESH_BATCH[minute] },
+    { relation: hour, policy: 'refresh', ...days(hourWindowD), batch: REFRESH_BATCH[hour] },
+    { relation: minute, policy: 'compression', ...hours(minuteWindowH + 24) },
+    { relation: hour, policy: 'compression', ...days(hourWindowD + 1) },
+  ])
+  return [{ relation: 'samples', policy: 'retention', ...days(r.rawDays) }, ...tiers]
 }
 
 interface CurrentPolicy {
@@ -134,7 +147,7 @@ export async function reconcilePolicies(sql: Sql, retention: RetentionDays): Pro
            lateral (select j.config ->> (case j.proc_name when 'policy_retention' then 'drop_after'
                                                           when 'policy_compression' then 'compress_after'
                                                           else 'start_offset' end) as setting) s
-      where j.hypertable_name in ('samples', 'samples_1m', 'samples_1h')
+      where j.hypertable_name in ${tx(POLICY_RELATIONS)}
         and j.proc_name in ('policy_retention', 'policy_refresh_continuous_aggregate', 'policy_compression')
       order by j.job_id`
 
@@ -180,7 +193,7 @@ async function applyPolicy(sql: Tx, want: DesiredPolicy, jobId: number | null): 
     case 'refresh': {
       let id = jobId
       if (id === null) {
-        const d = REFRESH_DEFAULTS[relation as keyof typeof REFRESH_DEFAULTS]
+        const d = REFRESH_DEFAULTS[relation as TierRelation]
         const [row] = await sql<{ id: number }[]>`
           select add_continuous_aggregate_policy(${relation}::regclass,
             start_offset => ${interval}::interval, end_offset => ${d.endOffset}::interval,
@@ -207,7 +220,7 @@ async function applyPolicy(sql: Tx, want: DesiredPolicy, jobId: number | null): 
  * and 58 s instead of 1.0 s once more after a reset. The `options` argument exists from 2.21 on (the
  * embedded 2.23 takes it, and refreshes in one pass anyway); older servers get the plain call.
  */
-export async function refreshTier(sql: Sql, tier: 'samples_1m' | 'samples_1h', from: Date, to: Date): Promise<void> {
+export async function refreshTier(sql: Sql, tier: TierRelation, from: Date, to: Date): Promise<void> {
   const [engine] = await sql<{ options: boolean }[]>`
     select exists (select 1 from pg_proc where proname = 'refresh_continuous_aggregate'
                    and 'options' = any (proargnames)) as options`

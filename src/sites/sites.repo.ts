@@ -1,0 +1,52 @@
+import type { Queryable } from '../db/open.js'
+import { AppError } from '../errors.js'
+
+// Sites (vantage points): the probes of one site share its targets (src/probe/leases.ts), and every
+// sample says which site measured it (samples.site_id, a smallint for the sake of a billion rows; the
+// name is what the API, CLI and dashboard use). 'default' (id 1) exists from the migration on; a
+// probe's PROBE_SITE is added when it first starts.
+
+export const DEFAULT_SITE_ID = 1
+export const DEFAULT_SITE = 'default'
+/** PROBE_SITE's rule, and the sites table's check (00011_sites.sql). */
+export const SITE_NAME_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/
+export const SITE_NAME_RULE = '1-64 lowercase letters, digits and . _ - (starting with a letter or digit)'
+
+export interface SiteRow {
+  id: number
+  name: string
+  createdAt: Date
+  /** Probes of the site that heartbeat within their lease span (3 heartbeats). */
+  liveProbes: number
+  probes: number
+}
+
+/** The site's id, adding the site if it is new. */
+export async function ensureSite(sql: Queryable, name: string): Promise<number> {
+  const [row] = await sql<{ id: number }[]>`
+    with added as (insert into sites (name) values (${name}) on conflict (name) do nothing returning id)
+    select id from added union all select id from sites where name = ${name}`
+  return row!.id
+}
+
+export async function listSites(sql: Queryable): Promise<SiteRow[]> {
+  return sql<SiteRow[]>`
+    select s.id, s.name, s.created_at,
+      (select count(*)::int from probes p where p.site = s.name and p.stopped_at is null
+         and p.heartbeat_at > now() - 3 * p.heartbeat_ms * interval '1 millisecond') as live_probes,
+      (select count(*)::int from probes p where p.site = s.name) as probes
+    from sites s order by s.id`
+}
+
+/** The id of a site named in a request: an unknown name is the caller's mistake (422 naming `field`). */
+export async function siteIdOf(sql: Queryable, name: string, field = 'site'): Promise<number> {
+  const [row] = await sql<{ id: number }[]>`select id from sites where name = ${name}`
+  if (!row) throw new AppError(422, [{ loc: ['query', field], msg: `no site named "${name}"` }])
+  return row.id
+}
+
+/** Site id → name, for rows that carry the id. */
+export async function siteNames(sql: Queryable): Promise<Map<number, string>> {
+  const rows = await sql<{ id: number; name: string }[]>`select id, name from sites`
+  return new Map(rows.map((r) => [r.id, r.name]))
+}
