@@ -16,6 +16,7 @@ import { ENGINES } from '../helpers/engines.js'
 const IPV4_RULE = 'value is not a valid IPv4 address: use four decimal numbers 0–255 without leading zeros, e.g. 192.0.2.1'
 const ZONE_RULE = 'zone ids (the %… suffix) are not supported: pingscope stores normalised addresses and does not monitor scoped link-local addresses'
 const TIME_RANGE = 'must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z'
+const SITE_RULE = 'must be a site name: 1-64 lowercase letters, digits and . _ - (starting with a letter or digit)'
 
 describe.each(ENGINES)('pingscope input validation and CSV import (%s engine)', (engine) => {
   let db: TestDatabase
@@ -69,6 +70,10 @@ describe.each(ENGINES)('pingscope input validation and CSV import (%s engine)', 
       [['events', 'fe80::1%eth0'], 'pingscope: <id>: must be a number (got "fe80::1%eth0")'],
       [['events', '99999999999'], 'pingscope: <id>: must be <= 2147483647 (got "99999999999")'],
       [['events', '--limit', '1001'], 'pingscope: --limit: must be <= 1000 (got "1001")'],
+      [['insights', '1', '--site', 'East'], `pingscope: --site: ${SITE_RULE} (got "East")`],
+      [['logs', '1', '--site', 'a b'], `pingscope: --site: ${SITE_RULE} (got "a b")`],
+      [['outages', '1', '--site', ''], `pingscope: --site: ${SITE_RULE} (got "")`],
+      [['export', '1', '--site', 'x'.repeat(65)], `pingscope: --site: ${SITE_RULE} (got "${'x'.repeat(65)}")`],
     ]
     const results = await Promise.all(cases.map(([args]) => runCli(args, env)))
     results.forEach((r, i) => {
@@ -76,6 +81,19 @@ describe.each(ENGINES)('pingscope input validation and CSV import (%s engine)', 
       expect(r.stdout).toBe('')
     })
     expect(await counts()).toEqual({ targets: 0, events: 0 })
+  })
+
+  it('names an unknown site with exit 2 and one line, for every command that takes --site', async () => {
+    const id = (await runCli(['target', 'add', '127.0.9.4', '--quiet'], env)).stdout.trim()
+    for (const args of [['insights', id], ['logs', id], ['outages', id], ['export', id]]) {
+      const r = await runCli([...args, '--site', 'nowhere'], env)
+      expect([r.code, oneLine(r)], show(r)).toEqual([2, 'pingscope: --site: no site named "nowhere" (got "nowhere")'])
+      expect(r.stdout).toBe('')
+    }
+    const ok = await runCli(['insights', id, '--site', 'default', '--json'], env)
+    expect(ok.code, show(ok)).toBe(0)
+    expect(JSON.parse(ok.stdout)).toMatchObject({ site: 'default', sites: [] })
+    await runCli(['target', 'delete', id, '--yes'], env)
   })
 
   // Issue 10: numeric-looking text went to the resolver (010.0.0.1 became 8.0.0.1), a zone id was a
