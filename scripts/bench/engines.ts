@@ -8,7 +8,8 @@
 //      so a round every 300 s (--history-interval-s) gives the same queries as every second, seeded faster
 //   2. --targets paused targets × --hours of echoes through the probe engine's batched writer: ingest rows/s
 //   3. a full refresh of samples_1m over those hours (refreshTier: `call refresh_continuous_aggregate`,
-//      batches of a day of buckets where the engine takes the option, as every manual refresh in pingscope)
+//      batches of a day of buckets where the engine takes the option, as every manual refresh in pingscope),
+//      then of its per-site twin samples_site_1m over the same rows (the refresh work sites add)
 //   4. after a VACUUM ANALYZE, the fleet summary behind /fleet/summary (uncached), and insights over 30
 //      days and 1 year for the history target: p50/p95 of --runs runs after 2 warm-up runs (query plus JSON encoding, as the routes)
 //   5. every raw chunk compressed: bytes per sample before and after
@@ -84,7 +85,7 @@ interface Figures {
   timescale: string
   seed: { rows: number; ms: number; refresh1mMs: number }
   ingest: { rows: number; ms: number; batches: number }
-  refresh: { ms: number; buckets: number }
+  refresh: { ms: number; buckets: number; siteMs: number }
   fleet: Timed & { targets: number }
   insights: (Timed & { label: string; tier: string; buckets: number; echoes: number })[]
   size: { rows: number; chunks: number; ms: number; before: number; after: number; diskBefore: number; diskAfter: number }
@@ -172,6 +173,10 @@ async function workload(db: Database, config: Config): Promise<Figures> {
   await refreshTier(sql, 'samples_1m', from, to)
   const refreshMs = performance.now() - t0
   const [m1] = await sql<{ n: number }[]>`select count(*)::int as n from samples_1m where bucket >= ${from} and bucket < ${to}`
+  progress('refresh samples_site_1m')
+  t0 = performance.now()
+  await refreshTier(sql, 'samples_site_1m', from, to)
+  const refreshSiteMs = performance.now() - t0
 
   // Steady state for the timed queries: fresh statistics on both engines, and nothing left for the
   // server's autovacuum to do in the middle of them (the embedded job runner vacuums once a day).
@@ -201,7 +206,7 @@ async function workload(db: Database, config: Config): Promise<Figures> {
     timescale: v!.timescale,
     seed: { rows: seed.rows, ms: seed.ms.total, refresh1mMs: seed.ms.refresh1m },
     ingest: ing,
-    refresh: { ms: refreshMs, buckets: m1!.n },
+    refresh: { ms: refreshMs, buckets: m1!.n, siteMs: refreshSiteMs },
     fleet: { p50: fleet.p50, p95: fleet.p95, targets: fleet.last.targets.length },
     insights,
     size: { rows: before!.rows, chunks: chunks.length, ms: compressMs, before: after!.before, after: after!.after, diskBefore: before!.disk, diskAfter: after!.disk },
@@ -317,6 +322,7 @@ row(
   (f) => fmt(f.refresh.ms / 1000, 1),
   (f) => f.refresh.ms,
 )
+row('the same rows into the per-site tier samples_site_1m, s', (f) => fmt(f.refresh.siteMs / 1000, 1), (f) => f.refresh.siteMs)
 row(`raw samples, bytes/sample before → after compression (${first.size.chunks} chunks, ${fmt(first.size.rows)} rows)`, (f) => `${fmt(f.size.before / f.size.rows)} → ${fmt(f.size.after / f.size.rows, 1)}`, (f) => f.size.after, false)
 row('raw samples on disk (hypertable_size incl. index) / rows, bytes/sample before → after', (f) => `${fmt(f.size.diskBefore / f.size.rows)} → ${fmt(f.size.diskAfter / f.size.rows, 1)}`, (f) => f.size.diskAfter, false)
 row('compressing those chunks, s', (f) => fmt(f.size.ms / 1000, 1), (f) => f.size.ms)
