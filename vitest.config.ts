@@ -6,6 +6,7 @@ import { configDefaults, defineConfig } from 'vitest/config'
 // Everything else asserts no timing and shares nothing but the server cluster (each test has its own
 // database in it) and runs two files at a time.
 const SERIAL = [
+  'test/agent/agent.test.ts', // `serve` + remote agent × 20 targets at 1 s; every slot probed once across restarts
   'test/alerts/delivery.test.ts', // a sender's 800 ms lease must still hold at its next tick
   'test/alerts/lab.test.ts', // lab namespaces; `serve` on the real clock, incidents timed to the second
   'test/api/live.test.ts', // live stream ends "at once" (< 2 s), loopback RTT bounds
@@ -19,6 +20,7 @@ const SERIAL = [
   'test/probe/lossy.test.ts', // median RTT within 0.3 ms, loss within 0.5 pp
   'test/probe/outages.test.ts', // lab namespaces; outage closed within 3 s
   'test/probe/scheduler.test.ts', // microsecond RTTs, changes followed within 2 s
+  'test/probe/sites.test.ts', // lab sites namespaces; per-site p50 difference within 0.3 ms
   'test/probe/writer-outage.test.ts', // 1,000 targets at 1 s; SIGSTOPs the whole server cluster for 30 s
   'test/traceroute/traceroute.test.ts', // lab chain; timeouts measured to 100 ms
   'test/web/dashboard.test.ts', // Chromium, `serve`, lab chain; fleet interactive < 5 s
@@ -28,6 +30,7 @@ const SERIAL = [
   'test/web/paths.test.ts', // Chromium, `serve`, lab chain traced on a schedule
   'test/web/status-page.test.ts', // Chromium, `serve`; the public page shown within the default waits
   'test/web/compare.test.ts', // Chromium, `serve`; chart data and URL round trips
+  'test/web/bundle.test.ts', // Chromium, `serve`; requests of a cold load
 ]
 
 const shared = {

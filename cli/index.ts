@@ -10,6 +10,7 @@ import { registerIncidents } from './commands/incidents.js'
 import { registerMigrate } from './commands/migrate.js'
 import { registerSeed } from './commands/seed.js'
 import { registerServe } from './commands/serve.js'
+import { registerSites } from './commands/sites.js'
 import { registerTarget } from './commands/target.js'
 import { registerTokens } from './commands/tokens.js'
 import { registerTraceroute } from './commands/traceroute.js'
@@ -65,6 +66,7 @@ registerExport(program, deps)
 registerTraceroute(program, deps)
 registerUsers(program, deps)
 registerTokens(program, deps)
+registerSites(program, deps)
 registerIncidents(program, deps)
 registerAlerts(program, deps)
 registerSeed(program, deps)

@@ -6,6 +6,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
 import { type ZodTypeProvider, jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import type { AlertingStatus } from './alerts/alerting.js'
+import { agentRoutes } from './agent/agent.routes.js'
 import { alertRoutes } from './alerts/alerts.routes.js'
 import { incidentRoutes } from './alerts/incidents.routes.js'
 import { authPlugin } from './auth/auth.plugin.js'
@@ -26,6 +27,7 @@ import { healthRoutes } from './ops/health.routes.js'
 import { metricsRoutes } from './ops/metrics.routes.js'
 import type { ProbeStatus } from './probe/status.js'
 import { samplesRoutes } from './samples/samples.routes.js'
+import { siteRoutes } from './sites/sites.routes.js'
 import { targetRoutes } from './targets/targets.routes.js'
 import { LOSS_WINDOW_SHARED_MS } from './targets/target-state.js'
 import { readLossWindow } from './targets/targets.repo.js'
@@ -164,10 +166,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(statusPageRoutes, { sql: db.sql, lossWindow })
   await app.register(tracerouteRoutes, { sql: db.sql, ...config.traceroute })
   await app.register(samplesRoutes, { sql: db.sql })
+  await app.register(siteRoutes, { sql: db.sql })
   await app.register(eventsRoutes, { sql: db.sql })
   await app.register(insightsRoutes, { sql: db.sql, retention: config.retention })
   await app.register(alertRoutes, { sql: db.sql, groupWaitMs: config.alerts.groupWaitMs })
   await app.register(incidentRoutes, { sql: db.sql })
+  await app.register(agentRoutes, { sql: db.sql, heartbeatMs: config.probe.heartbeatMs, rawRetentionDays: config.retention.rawDays })
   await app.register(webPlugin, { sql: db.sql })
   return app as unknown as FastifyInstance
 }

@@ -88,6 +88,23 @@ export const configSchema = z
       .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be 1-64 lowercase letters, digits and . _ - (starting with a letter or digit)')
       .default('default'),
     PROBE_HEARTBEAT_MS: int(100, 60000).default(2000),
+
+    // Remote probe agent (`pingscope probe --server`): probes without database access, posts over HTTP.
+    PROBE_SERVER: z
+      .string()
+      .trim()
+      .refine((v) => {
+        try {
+          const u = new URL(v)
+          return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname.length > 0
+        } catch {
+          return false
+        }
+      }, 'must be the http:// or https:// URL of a pingscope server')
+      .optional(),
+    PROBE_TOKEN: z.string().trim().regex(/^pst_[A-Za-z0-9_-]{20,}$/, 'must be a probe token (pst_…; `pingscope tokens create <name> --probe --site <site>`)').optional(),
+    AGENT_DATA_DIR: z.string().trim().min(1).default('./agent-data'),
+    PROBE_BUFFER_MAX_MB: int(1, 1_000_000).default(512),
     WRITER_BATCH_ROWS: int(1, 50000).default(5000),
     WRITER_FLUSH_MS: int(50, 60000).default(1000),
     WRITER_MAX_BUFFER: int(1000, 50_000_000).default(2_000_000),
@@ -154,6 +171,11 @@ export interface Config {
     heartbeatMs: number
   }
   writer: { batchRows: number; flushMs: number; maxBuffer: number }
+  /**
+   * The remote probe agent: its server and probe token (null: not set), data directory (buffered
+   * batches, last assignment), disk buffer bound, and PROBE_NAME as given (null: the kept or a new name).
+   */
+  agent: { server: string | null; token: string | null; dataDir: string; bufferMaxBytes: number; name: string | null }
   /** evalMs: between evaluation passes; groupWaitMs: a new notification's wait for others to join it. */
   alerts: { enabled: boolean; evalMs: number; groupWaitMs: number }
   auth: {
@@ -238,6 +260,13 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
       heartbeatMs: c.PROBE_HEARTBEAT_MS,
     },
     writer: { batchRows: c.WRITER_BATCH_ROWS, flushMs: c.WRITER_FLUSH_MS, maxBuffer: c.WRITER_MAX_BUFFER },
+    agent: {
+      server: c.PROBE_SERVER ?? null,
+      token: c.PROBE_TOKEN ?? null,
+      dataDir: path.resolve(cwd, c.AGENT_DATA_DIR),
+      bufferMaxBytes: c.PROBE_BUFFER_MAX_MB * 1024 * 1024,
+      name: c.PROBE_NAME ?? null,
+    },
     alerts: { enabled: c.ALERTS_ENABLED, evalMs: c.ALERTS_EVAL_S * 1000, groupWaitMs: c.ALERTS_GROUP_WAIT_S * 1000 },
     auth: {
       jwtSecret: c.JWT_SECRET ?? null,

@@ -13,7 +13,7 @@ import { type CliDeps, action } from '../session.js'
 // transaction with its event), so a row is imported whole or not at all; rejected rows are reported
 // with their line and reason and do not stop the others.
 
-export const IMPORT_COLUMNS = ['ip', 'frequency', 'name', 'tags', 'url', 'notes', 'packets', 'timeout_ms'] as const
+export const IMPORT_COLUMNS = ['ip', 'frequency', 'name', 'tags', 'url', 'notes', 'packets', 'timeout_ms', 'sites'] as const
 type ImportColumn = (typeof IMPORT_COLUMNS)[number]
 
 export interface ImportReport {
@@ -36,7 +36,7 @@ function rowBody(columns: ImportColumn[], fields: string[]): Record<string, unkn
   columns.forEach((col, i) => {
     const v = (fields[i] ?? '').trim()
     if (v === '') return
-    if (col === 'tags') body.tags = v.split(';').map((t) => t.trim()).filter(Boolean)
+    if (col === 'tags' || col === 'sites') body[col] = v.split(';').map((t) => t.trim()).filter(Boolean)
     else if (col === 'frequency' || col === 'packets' || col === 'timeout_ms') body[col] = num(v)
     else body[col] = v
   })
@@ -52,7 +52,7 @@ export function registerTargetImport(target: Command, deps: CliDeps) {
       'after',
       `
 The first row names the columns, in any order: ${IMPORT_COLUMNS.join(',')} (only ip is required;
-tags are separated by ";"; an empty cell takes the default). Exit status 0 when every row was added,
+tags and sites are separated by ";"; an empty cell takes the default, for sites every site). Exit status 0 when every row was added,
 1 when some were rejected (the others are added all the same), 2 when the header is unusable.
 
 Example file:

@@ -30,6 +30,7 @@ export const TARGET_FLAGS: Record<string, string> = {
   url: '--url',
   notes: '--notes',
   badge_public: '--badge-public',
+  sites: '--site',
 }
 
 interface TargetFlags {
@@ -41,10 +42,11 @@ interface TargetFlags {
   url?: string
   notes?: string
   badgePublic?: boolean
+  site?: string[]
 }
 
 /** Flags → the API body shape; absent flags stay absent (defaults on add, unchanged on update). */
-function bodyFromFlags(o: TargetFlags & { clearTags?: boolean }): Record<string, unknown> {
+function bodyFromFlags(o: TargetFlags & { clearTags?: boolean; allSites?: boolean }): Record<string, unknown> {
   const body: Record<string, unknown> = {
     frequency: num(o.frequency),
     packets: num(o.packets),
@@ -54,6 +56,7 @@ function bodyFromFlags(o: TargetFlags & { clearTags?: boolean }): Record<string,
     url: o.url,
     notes: o.notes,
     badge_public: o.badgePublic,
+    sites: o.allSites ? null : o.site,
   }
   return Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined))
 }
@@ -70,7 +73,13 @@ function targetOptions(cmd: Command, update: boolean): Command {
     .option('--url <url>', `an http(s) link, e.g. the device's admin page${update ? ' ("" clears it)' : ''}`)
     .option('--notes <text>', `free text${update ? ' ("" clears it)' : ''}`)
     .option('--badge-public', 'serve a public status badge for it')
-  if (update) cmd.option('--no-badge-public', 'stop serving the public badge').option('--clear-tags', 'remove all tags')
+    .option('--site <name>', `a site that probes it; repeat for several${update ? ' (replaces the sites)' : ' (default: every site)'}`, collect)
+  if (update) {
+    cmd
+      .option('--no-badge-public', 'stop serving the public badge')
+      .option('--clear-tags', 'remove all tags')
+      .option('--all-sites', 'probe it from every site again')
+  }
   return cmd
 }
 
@@ -80,6 +89,8 @@ const stateColour = (c: Colours) => (text: string, t: TargetOut) =>
 /** `down since 2026-12-02T10:03:10Z (12 min)`: the API's state and when it began. */
 export const stateText = (t: TargetOut, now = Date.now()) =>
   `${t.state} since ${shortTime(t.state_since)} (${formatStateAge(now - Date.parse(t.state_since))})`
+
+const siteList = (t: TargetOut, sep: string) => (t.sites ? t.sites.join(sep) : 'all')
 
 export function formatTargets(rows: TargetOut[], c: Colours): string {
   if (rows.length === 0) return 'No targets.'
@@ -96,6 +107,7 @@ export function formatTargets(rows: TargetOut[], c: Colours): string {
       { header: 'LAST RTT', value: (t) => (t.last_sample ? (t.last_sample.packet_loss ? 'lost' : ms(t.last_sample.latency_ms)) : null), align: 'right' },
       { header: 'LAST SAMPLE', value: (t) => shortTime(t.last_sample?.time) },
       { header: 'TAGS', value: (t) => (t.tags.length ? t.tags.join(',') : null) },
+      { header: 'SITES', value: (t) => siteList(t, ',') },
     ],
     c,
   )
@@ -111,6 +123,7 @@ export function formatTarget(t: TargetOut, c: Colours): string {
       ['frequency', `every ${t.frequency} s`],
       ['packets', `${t.packets} per round, timeout ${t.timeout_ms} ms`],
       ['tags', t.tags.join(', ')],
+      ['sites', siteList(t, ', ')],
       ['url', t.url],
       ['notes', t.notes],
       ['badge', t.badge_public ? 'public' : 'private'],
@@ -142,6 +155,7 @@ export function registerTarget(program: Command, deps: CliDeps) {
 Examples:
   pingscope target add 192.0.2.10
   pingscope target add 2001:db8::1 --frequency 10 --packets 5 --name edge --tag dc1 --tag core
+  pingscope target add 192.0.2.12 --site branch-a --site branch-b   # probed from these sites only
   id=$(pingscope target add 192.0.2.11 --quiet)`,
     )
     .action(
@@ -190,13 +204,14 @@ Examples:
     )
 
   targetOptions(target.command('update').argument('<id>', 'target id').description('change a target (a new frequency applies from its next round)'), true)
-    .addHelpText('after', '\nExamples:\n  pingscope target update 3 --frequency 30\n  pingscope target update 3 --tag dc2 --notes "moved to rack 4"\n  pingscope target update 3 --url "" --clear-tags')
+    .addHelpText('after', '\nExamples:\n  pingscope target update 3 --frequency 30\n  pingscope target update 3 --tag dc2 --notes "moved to rack 4"\n  pingscope target update 3 --url "" --clear-tags\n  pingscope target update 3 --site branch-a\n  pingscope target update 3 --all-sites')
     .action(
-      action(deps, 'admin', async (s, id: string, o: TargetFlags & { clearTags?: boolean }) => {
+      action(deps, 'admin', async (s, id: string, o: TargetFlags & { clearTags?: boolean; allSites?: boolean }) => {
         const targetId = parseTargetId(id)
         if (o.clearTags && o.tag) throw new UsageError('--clear-tags: give either --clear-tags or --tag, not both')
+        if (o.allSites && o.site) throw new UsageError('--all-sites: give either --all-sites or --site, not both')
         const raw = bodyFromFlags(o)
-        if (Object.keys(raw).length === 0) throw new UsageError('nothing to change: give at least one of --frequency, --packets, --timeout-ms, --name, --tag, --url, --notes, --badge-public')
+        if (Object.keys(raw).length === 0) throw new UsageError('nothing to change: give at least one of --frequency, --packets, --timeout-ms, --name, --tag, --url, --notes, --badge-public, --site, --all-sites')
         const body = parseWith(targetUpdateBody, raw, TARGET_FLAGS)
         await updateTarget(s.sql, targetId, body, s.user.username)
         const doc = targetJson(await getTargetListed(s.sql, targetId))

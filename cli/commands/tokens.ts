@@ -18,15 +18,26 @@ export function registerTokens(program: Command, deps: CliDeps) {
     .command('create')
     .argument('<name>', 'what the token is for')
     .option('--expires-days <n>', 'expire after this many days (1–3650; default never)')
+    .option('--probe', "a remote probe agent's token (admins only): valid on /probe/* only, for --site")
+    .option('--site <site>', 'the site the probe agent probes for (with --probe)')
     .description('create an API token for yourself (shown once)')
-    .addHelpText('after', '\nExamples:\n  pingscope tokens create grafana\n  TOKEN=$(pingscope tokens create ci --expires-days 30 --quiet)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  pingscope tokens create grafana\n  TOKEN=$(pingscope tokens create ci --expires-days 30 --quiet)\n' +
+        '  PROBE_TOKEN=$(pingscope tokens create branch-a-1 --probe --site branch-a --quiet)   # then: pingscope probe --server URL',
+    )
     .action(
-      action(deps, 'read', async (s, name: string, o: { expiresDays?: string }) => {
-        const body = parseWith(tokenCreateBody, { name, expires_in_days: num(o.expiresDays) }, { name: '<name>', expires_in_days: '--expires-days' })
+      action(deps, 'read', async (s, name: string, o: { expiresDays?: string; probe?: boolean; site?: string }) => {
+        const body = parseWith(
+          tokenCreateBody,
+          { name, expires_in_days: num(o.expiresDays), ...(o.probe ? { scope: 'probe' } : {}), ...(o.site !== undefined ? { site: o.site } : {}) },
+          { name: '<name>', expires_in_days: '--expires-days', scope: '--probe', site: '--site' },
+        )
         const { token, record } = await issueToken(s.sql, s.user, body)
         s.out.emit(
           { ...tokenJson(record), token },
-          (d) => `${d.token}\n${s.out.c.dim(`token ${d.id} "${d.name}" for ${s.user.username}${d.expires_at ? `, expires ${shortTime(d.expires_at)}` : ''}: shown once, store it now`)}`,
+          (d) =>
+            `${d.token}\n${s.out.c.dim(`${d.scope === 'probe' ? `probe token ${d.id} "${d.name}" for site ${d.site}` : `token ${d.id} "${d.name}" for ${s.user.username}`}${d.expires_at ? `, expires ${shortTime(d.expires_at)}` : ''}: shown once, store it now`)}`,
           (d) => d.token,
         )
       }),
@@ -51,6 +62,7 @@ export function registerTokens(program: Command, deps: CliDeps) {
                     { header: 'NAME', value: (t) => t.name },
                     { header: 'USER', value: (t) => t.user_id, align: 'right' },
                     { header: 'PREFIX', value: (t) => `${t.prefix}…` },
+                    { header: 'SCOPE', value: (t) => (t.scope === 'probe' ? `probe:${t.site}` : 'user') },
                     { header: 'CREATED', value: (t) => shortTime(t.created_at) },
                     { header: 'LAST USED', value: (t) => shortTime(t.last_used_at) },
                     { header: 'EXPIRES', value: (t) => shortTime(t.expires_at) ?? 'never' },

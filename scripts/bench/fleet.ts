@@ -8,6 +8,9 @@
 //   search  typing into the search box until the filtered table is painted
 //   sort    clicking a column header until the re-sorted table is painted
 //   longest the longest main-thread task before ready (PerformanceObserver 'longtask')
+// and, per load, where the time went: when each script, stylesheet and API request started and ended
+// (Resource Timing; `early` marks a request sent by index.html's inline script, before the bundle), and
+// when the bundle had run (the app's mark `pingscope:bundle-run`, web/src/main.tsx).
 //
 //   npm run build && node dist/scripts/bench/fleet.js [--targets 1000] [--runs 5] [--port 6768] [--link 20:40]
 //
@@ -33,6 +36,8 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 // web/src/features/fleet/components/fleet-page.tsx
 export const FLEET_INTERACTIVE_MARK = 'pingscope:fleet-interactive'
 export const FLEET_READY_MARK = 'pingscope:fleet-ready'
+// web/src/main.tsx
+export const BUNDLE_RUN_MARK = 'pingscope:bundle-run'
 
 /**
  * Debian's Chromium, headless. playwright-core never downloads a browser; launch() gives every browser
@@ -128,6 +133,30 @@ export async function insertFleet(sql: Sql, count: number, opts: { paused?: bool
     where t.address like '127.1.%'`
 }
 
+export interface LoadTimeline {
+  /** When the bundle had loaded and run (ms from navigation start). */
+  bundleRunMs: number
+  /** The page's scripts, stylesheets and API requests, in start order. */
+  resources: { name: string; startMs: number; endMs: number; bytes: number; early: boolean }[]
+}
+
+/** Where a measured load's time went (call after measureFleet, on the same page). */
+export async function loadTimeline(page: Page): Promise<LoadTimeline> {
+  return page.evaluate<LoadTimeline>(`(() => {
+    const run = performance.getEntriesByName('${BUNDLE_RUN_MARK}')[0];
+    const ready = performance.getEntriesByName('${FLEET_READY_MARK}')[0];
+    const resources = performance.getEntriesByType('resource')
+      .filter((e) => e.startTime < ready.startTime && !e.name.includes('/live'))
+      .map((e) => ({ name: new URL(e.name).pathname.replace('/assets/', ''), startMs: e.startTime, endMs: e.responseEnd,
+        bytes: e.transferSize, early: e.initiatorType === 'fetch' && e.startTime < run.startTime }));
+    return { bundleRunMs: run.startTime, resources };
+  })()`)
+}
+
+const describeTimeline = (t: LoadTimeline) =>
+  `bundle run at ${t.bundleRunMs.toFixed(0)} ms; ` +
+  t.resources.map((r) => `${r.name}${r.early ? ' (early)' : ''} ${r.startMs.toFixed(0)}–${r.endMs.toFixed(0)} ms ${(r.bytes / 1024).toFixed(0)} KB`).join(', ')
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 async function main() {
@@ -188,6 +217,7 @@ async function main() {
       console.log(
         `run ${i + 1}: interactive ${r.interactiveMs.toFixed(0)} ms, ready ${r.readyMs.toFixed(0)} ms (${r.rows} targets), search ${r.searchMs.toFixed(0)} ms, sort ${r.sortMs.toFixed(0)} ms, longest task ${r.longestTaskMs.toFixed(0)} ms`,
       )
+      console.log(`  ${describeTimeline(await loadTimeline(page))}`)
       await context.close()
     }
     const m = (k: keyof FleetTiming) => median(runs.map((r) => r[k])).toFixed(0)

@@ -1,7 +1,10 @@
-// Userspace ICMP echo responder for the lab's lossy host (the kernel has no netem here).
+// Userspace ICMP echo responder for the lab's lossy and sites hosts (the kernel has no netem here).
 // lab.sh runs it inside a namespace with net.ipv4.icmp_echo_ignore_all=1:
 //   node --import tsx scripts/lab/responder.ts --delay-ms 20 --loss 0.1 [--block 100] [--seed 1] [--pid-file F]
+//     [--delay-by-source 10.201.20.0/24=2,10.201.21.0/24=7]
 // Each echo request is answered after delay-ms, except round(loss * block) of every block requests.
+// With --delay-by-source, a request whose source lies in one of the listed IPv4 prefixes is answered
+// after that prefix's delay instead (the first prefix that matches wins).
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { parseArgs } from 'node:util'
@@ -30,6 +33,18 @@ interface PendingReply {
   due: bigint
   reply: Buffer
   address: string
+}
+
+/** Replies of one delay: due in arrival order, so a FIFO each. */
+interface Lane {
+  queue: PendingReply[]
+  head: number
+}
+
+interface SourceDelay {
+  network: number
+  mask: number
+  delayNs: bigint
 }
 
 // raw-socket's Socket reads one packet per poll event and queues each send for a later "writable"
@@ -63,6 +78,7 @@ function parseOptions(argv: string[]) {
       block: { type: 'string', default: '100' },
       seed: { type: 'string', default: '1' },
       'pid-file': { type: 'string' },
+      'delay-by-source': { type: 'string', default: '' },
     },
   })
   const delayMs = Number(values['delay-ms'])
@@ -73,7 +89,32 @@ function parseOptions(argv: string[]) {
   if (!(loss >= 0 && loss <= 1)) throw new Error(`--loss must be within 0..1, got ${values.loss}`)
   if (!Number.isInteger(block) || block < 1) throw new Error(`--block must be a positive integer, got ${values.block}`)
   if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed must be an integer >= 0, got ${values.seed}`)
-  return { delayMs, loss, block, seed, pidFile: values['pid-file'] }
+  const delayBySourceSpec = values['delay-by-source']
+  const delayBySource = parseDelayBySource(delayBySourceSpec)
+  return { delayMs, loss, block, seed, pidFile: values['pid-file'], delayBySource, delayBySourceSpec }
+}
+
+function parseIpv4(text: string): number | null {
+  const parts = text.split('.')
+  if (parts.length !== 4 || !parts.every((p) => /^(0|[1-9]\d{0,2})$/.test(p) && Number(p) <= 255)) return null
+  return parts.reduce((n, p) => n * 256 + Number(p), 0)
+}
+
+/** `10.201.20.0/24=2,10.201.21.0/24=7`: source prefix = delay in ms; '' for none. */
+function parseDelayBySource(spec: string): SourceDelay[] {
+  if (spec.trim() === '') return []
+  return spec.split(',').map((entry) => {
+    const match = /^\s*([\d.]+)\/(\d{1,2})\s*=\s*([\d.]+)\s*$/.exec(entry)
+    const address = match ? parseIpv4(match[1]!) : null
+    const bits = Number(match?.[2])
+    const delayMs = Number(match?.[3])
+    if (address === null || !(bits <= 32) || !(delayMs >= 0)) {
+      throw new Error(`--delay-by-source: expected <IPv4>/<bits>=<ms>[,...], got '${entry}'`)
+    }
+    // >>> 0 keeps the arithmetic unsigned; a /0 mask is 0 (the shift by 32 would be a shift by 0).
+    const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0
+    return { network: (address & mask) >>> 0, mask, delayNs: BigInt(Math.round(delayMs * 1e6)) }
+  })
 }
 
 function main(): void {
@@ -84,10 +125,36 @@ function main(): void {
   const delayNs = BigInt(Math.round(options.delayMs * 1e6))
   const stats = { received: 0, dropped: 0, replied: 0, sendErrors: 0 }
 
-  // Replies are due in arrival order (constant delay), so a FIFO is enough.
-  const queue: PendingReply[] = []
-  let head = 0
-  let armed = false
+  const delayOf = (source: string): bigint => {
+    if (options.delayBySource.length === 0) return delayNs
+    const address = parseIpv4(source)
+    if (address === null) return delayNs
+    return options.delayBySource.find((d) => ((address & d.mask) >>> 0) === d.network)?.delayNs ?? delayNs
+  }
+
+  // One lane per delay: inside a lane replies are due in arrival order, so the next reply due is at the
+  // head of one of the (few) lanes.
+  const lanes = new Map<bigint, Lane>()
+  const laneOf = (delay: bigint): Lane => {
+    let lane = lanes.get(delay)
+    if (!lane) lanes.set(delay, (lane = { queue: [], head: 0 }))
+    return lane
+  }
+  const nextLane = (): Lane | null => {
+    let best: Lane | null = null
+    for (const lane of lanes.values()) {
+      const due = lane.queue[lane.head]?.due
+      if (due !== undefined && (best === null || due < best.queue[best.head]!.due)) best = lane
+    }
+    return best
+  }
+  const peek = (): PendingReply | undefined => {
+    const lane = nextLane()
+    return lane?.queue[lane.head]
+  }
+  // The due time flush is armed for (null: not armed), and how to disarm it.
+  let armedFor: bigint | null = null
+  let disarm = () => {}
   // Start of the last approach sleep, until the requests that arrived during it have been read.
   let sleptFrom: bigint | null = null
 
@@ -102,20 +169,22 @@ function main(): void {
 
   const sendDue = () => {
     const now = process.hrtime.bigint()
-    for (let next = queue[head]; next && next.due <= now; next = queue[head]) {
-      sendReply(next)
-      head++
+    for (let lane = nextLane(); lane && lane.queue[lane.head]!.due <= now; lane = nextLane()) {
+      sendReply(lane.queue[lane.head]!)
+      lane.head++
     }
-    if (head > 1024 && head * 2 > queue.length) {
-      queue.splice(0, head)
-      head = 0
+    for (const lane of lanes.values()) {
+      if (lane.head > 1024 && lane.head * 2 > lane.queue.length) {
+        lane.queue.splice(0, lane.head)
+        lane.head = 0
+      }
     }
   }
 
   const flush = () => {
-    armed = false
+    armedFor = null
     sendDue()
-    const next = queue[head]
+    const next = peek()
     if (!next) return
     const waitNs = next.due - process.hrtime.bigint()
     if (waitNs <= FINAL_APPROACH_NS) {
@@ -135,12 +204,22 @@ function main(): void {
   }
 
   const arm = () => {
-    const next = queue[head]
-    if (armed || !next) return
-    armed = true
+    const next = peek()
+    if (!next) return
+    // With delays by source, a new request may be due before the reply flush is armed for.
+    if (armedFor !== null) {
+      if (armedFor <= next.due) return
+      disarm()
+    }
+    armedFor = next.due
     const waitNs = next.due - process.hrtime.bigint()
-    if (waitNs > FINAL_APPROACH_NS) setTimeout(flush, Math.floor(Number(waitNs - FINAL_APPROACH_NS) / 1e6))
-    else setImmediate(flush)
+    if (waitNs > FINAL_APPROACH_NS) {
+      const timer = setTimeout(flush, Math.floor(Number(waitNs - FINAL_APPROACH_NS) / 1e6))
+      disarm = () => clearTimeout(timer)
+    } else {
+      const immediate = setImmediate(flush)
+      disarm = () => clearImmediate(immediate)
+    }
   }
 
   // A request read right after an approach sleep arrived at some point during it, not now: take
@@ -160,7 +239,8 @@ function main(): void {
       return
     }
     // buildEchoReply copies: the receive buffer is reused for the next packet.
-    queue.push({ due: received + delayNs, reply: buildEchoReply(request), address: source })
+    const delay = delayOf(source)
+    laneOf(delay).queue.push({ due: received + delay, reply: buildEchoReply(request), address: source })
   }
 
   const drainBuffer = Buffer.alloc(65_536)
@@ -192,7 +272,8 @@ function main(): void {
 
   // The pid file doubles as the readiness signal for lab.sh: the socket is open by now.
   if (options.pidFile) writeFileSync(options.pidFile, `${process.pid}\n`)
-  console.error(`responder ${process.pid} ready: ${JSON.stringify({ ...options, pidFile: undefined })}`)
+  const { delayMs, loss, block, seed, delayBySourceSpec } = options
+  console.error(`responder ${process.pid} ready: ${JSON.stringify({ delayMs, loss, block, seed, delayBySource: delayBySourceSpec })}`)
 }
 
 function minBigInt(a: bigint, b: bigint): bigint {

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { rowId, safeText } from '../lib/input.schema.js'
+import { rowId, safeText, siteName } from '../lib/input.schema.js'
 
 export const roleSchema = z.enum(['admin', 'viewer'])
 
@@ -54,12 +54,22 @@ export const apiTokenOut = z.object({
   last_used_at: z.string().nullable(),
   expires_at: z.string().nullable(),
   revoked_at: z.string().nullable(),
+  /** null: the user's own rights; 'probe': a remote probe agent's token (/probe/* only, for `site`). */
+  scope: z.enum(['probe']).nullable(),
+  site: z.string().nullable(),
 })
 
-export const tokenCreateBody = z.object({
-  name: safeText().trim().min(1).max(100),
-  expires_in_days: z.number().int().min(1).max(3650).optional(),
-})
+export const tokenCreateBody = z
+  .object({
+    name: safeText().trim().min(1).max(100),
+    expires_in_days: z.number().int().min(1).max(3650).optional(),
+    scope: z.enum(['probe']).optional().describe("'probe': a remote probe agent's token (admins only), valid on /probe/* only"),
+    site: siteName.optional().describe('the site a probe token probes for (required with scope probe)'),
+  })
+  .superRefine((b, ctx) => {
+    if (b.scope === 'probe' && b.site === undefined) ctx.addIssue({ code: 'custom', path: ['site'], message: 'is required for a probe token' })
+    if (b.scope !== 'probe' && b.site !== undefined) ctx.addIssue({ code: 'custom', path: ['site'], message: "is only for a probe token (scope 'probe')" })
+  })
 
 export const idParams = z.object({ id: rowId })
 

@@ -15,7 +15,17 @@ export interface AuthUser {
   username: string
   role: Role
   via: 'jwt' | 'api_token'
+  /**
+   * Set for a probe token (scope 'probe'): a remote probe agent of this site, allowed on /probe/* only
+   * (auth.plugin.ts enforces it on every route); `tokenId` names the agent's credential.
+   */
+  probe?: { site: string; tokenId: number }
 }
+
+/** Where a probe token may go; and where nothing but a probe token may go. */
+export const PROBE_ROUTE_PREFIX = '/probe/'
+export const PROBE_ONLY_DETAIL = 'this token may only be used by a probe agent'
+export const PROBE_TOKEN_REQUIRED_DETAIL = 'only a probe token (`pingscope tokens create <name> --probe --site <site>`) may use /probe/*'
 
 /**
  * The access token's claims: HS256, signed with loadJwtSecret, `exp` from JWT_EXPIRES_MIN; `cv` is the
@@ -49,12 +59,19 @@ export type VerifyJwt = (token: string) => { sub: string; uid: number; cv?: numb
  * The user behind a bearer credential: an API token (`pst_…`, not revoked or expired) or a JWT. The user
  * is read from the database every time (one query by primary key for a JWT), so disabling a user or
  * changing a role applies at once, and a JWT issued before the user's last password, role or status
- * change is refused.
+ * change is refused. A probe token is 'invalid' unless the caller says it routes probe tokens
+ * (`probeTokens`: only the API's authenticate, which confines them to /probe/*), so no other caller (the
+ * CLI's stored credential, the live stream's watch) can mistake one for its admin's rights.
  */
-export async function authenticateBearer(sql: Sql, token: string, verifyJwt: VerifyJwt): Promise<AuthResult> {
+export async function authenticateBearer(sql: Sql, token: string, verifyJwt: VerifyJwt, opts: { probeTokens?: boolean } = {}): Promise<AuthResult> {
   if (token.startsWith(TOKEN_PREFIX)) {
-    const user = await findUserByToken(sql, token)
-    if (user) return { user: { id: user.id, username: user.username, role: user.role, via: 'api_token' } }
+    const held = await findUserByToken(sql, token)
+    if (held && held.scope === 'probe' && !opts.probeTokens) return { failure: 'invalid' }
+    if (held) {
+      const { user } = held
+      const probe = held.scope === 'probe' ? { probe: { site: held.site!, tokenId: held.tokenId } } : {}
+      return { user: { id: user.id, username: user.username, role: user.role, via: 'api_token', ...probe } }
+    }
     const status = await findTokenStatus(sql, token)
     if (!status) return { failure: 'invalid' }
     if (status.revokedAt) return { failure: 'revoked' }
@@ -132,9 +149,15 @@ export async function listVisibleTokens(sql: Sql, user: AuthUser): Promise<ApiTo
   return listTokens(sql, user.role === 'admin' ? null : user.id)
 }
 
-export async function issueToken(sql: Sql, user: { id: number }, body: TokenCreate, now = Date.now()) {
+/**
+ * A token for the caller. A probe token (scope 'probe', for a remote probe agent of `site`) is an
+ * admin's to create: it writes samples and outages and takes leases for its site; it belongs to that
+ * admin (disabling them stops it too).
+ */
+export async function issueToken(sql: Sql, user: { id: number; role: Role }, body: TokenCreate, now = Date.now()) {
+  if (body.scope === 'probe') requireAdminRole(user, 'Creating a probe token')
   const expiresAt = body.expires_in_days ? new Date(now + body.expires_in_days * 86_400_000) : null
-  return createToken(sql, { userId: user.id, name: body.name, expiresAt })
+  return createToken(sql, { userId: user.id, name: body.name, expiresAt, scope: body.scope ?? null, site: body.scope === 'probe' ? body.site! : null })
 }
 
 export async function revokeVisibleToken(sql: Sql, user: AuthUser, id: number, changed?: CredentialsChanged): Promise<void> {
@@ -162,4 +185,6 @@ export const tokenJson = (t: ApiToken) => ({
   last_used_at: isoOrNull(t.lastUsedAt),
   expires_at: isoOrNull(t.expiresAt),
   revoked_at: isoOrNull(t.revokedAt),
+  scope: t.scope,
+  site: t.site,
 })

@@ -16,25 +16,36 @@ export interface ApiToken {
   lastUsedAt: Date | null
   expiresAt: Date | null
   revokedAt: Date | null
+  /** null: the user's own rights; 'probe': a remote probe agent's token, /probe/* only, for `site`. */
+  scope: 'probe' | null
+  site: string | null
+}
+
+/** A valid token's owner, and what the token itself is limited to. */
+export interface TokenHolder {
+  user: User
+  tokenId: number
+  scope: 'probe' | null
+  site: string | null
 }
 
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex')
 
 export async function createToken(
   sql: Sql,
-  t: { userId: number; name: string; expiresAt: Date | null },
+  t: { userId: number; name: string; expiresAt: Date | null; scope?: 'probe' | null; site?: string | null },
 ): Promise<{ token: string; record: ApiToken }> {
   const token = TOKEN_PREFIX + randomBytes(32).toString('base64url')
   const [record] = await sql<ApiToken[]>`
-    insert into api_tokens (user_id, name, token_hash, prefix, expires_at)
-    values (${t.userId}, ${t.name}, ${hashToken(token)}, ${token.slice(0, 12)}, ${t.expiresAt})
-    returning id, user_id, name, prefix, created_at, last_used_at, expires_at, revoked_at`
+    insert into api_tokens (user_id, name, token_hash, prefix, expires_at, scope, site)
+    values (${t.userId}, ${t.name}, ${hashToken(token)}, ${token.slice(0, 12)}, ${t.expiresAt}, ${t.scope ?? null}, ${t.site ?? null})
+    returning id, user_id, name, prefix, created_at, last_used_at, expires_at, revoked_at, scope, site`
   return { token, record: record! }
 }
 
 export async function listTokens(sql: Sql, userId: number | null): Promise<ApiToken[]> {
   return sql<ApiToken[]>`
-    select id, user_id, name, prefix, created_at, last_used_at, expires_at, revoked_at from api_tokens
+    select id, user_id, name, prefix, created_at, last_used_at, expires_at, revoked_at, scope, site from api_tokens
     where ${userId === null ? sql`true` : sql`user_id = ${userId}`} order by id`
 }
 
@@ -47,10 +58,11 @@ export async function revokeToken(sql: Sql, id: number, userId: number | null): 
   return rows.length > 0
 }
 
-/** The active user owning a valid (not revoked, not expired) token, or null. */
-export async function findUserByToken(sql: Sql, token: string): Promise<User | null> {
-  const [u] = await sql<(User & { tokenId: number; lastUsedAt: Date | null })[]>`
-    select u.id, u.username, u.role, u.disabled, u.credential_version, u.created_at, u.updated_at, t.id as token_id, t.last_used_at
+/** The active user owning a valid (not revoked, not expired) token, with the token's limits, or null. */
+export async function findUserByToken(sql: Sql, token: string): Promise<TokenHolder | null> {
+  const [u] = await sql<(User & { tokenId: number; lastUsedAt: Date | null; scope: 'probe' | null; site: string | null })[]>`
+    select u.id, u.username, u.role, u.disabled, u.credential_version, u.created_at, u.updated_at, t.id as token_id, t.last_used_at,
+           t.scope, t.site
     from api_tokens t join users u on u.id = t.user_id
     where t.token_hash = ${hashToken(token)} and t.revoked_at is null
       and (t.expires_at is null or t.expires_at > now()) and not u.disabled`
@@ -59,8 +71,8 @@ export async function findUserByToken(sql: Sql, token: string): Promise<User | n
   if (!u.lastUsedAt || Date.now() - u.lastUsedAt.getTime() > 60_000) {
     await sql`update api_tokens set last_used_at = now() where id = ${u.tokenId}`
   }
-  const { tokenId: _t, lastUsedAt: _l, ...user } = u
-  return user
+  const { tokenId, lastUsedAt: _l, scope, site, ...user } = u
+  return { user, tokenId, scope, site }
 }
 
 /** Why a token is refused, for a clearer message than "invalid": null when no such token exists. */

@@ -1,14 +1,13 @@
-import type { Sql } from '../db/open.js'
 import type { Logger } from '../log.js'
-import { closeOutage, openOutage } from '../outages/outages.repo.js'
 import type { OutageClosed, OutageOpened } from './outage-tracker.js'
+import type { ProbeStore } from './store.js'
 
 /**
- * Writes the outage tracker's transitions in order, each retried with backoff until the database takes
+ * Writes the outage tracker's transitions in order, each retried with backoff until the store takes
  * it (while `keepTrying()`; once otherwise), so a database outage never loses or reorders one.
  */
-export function createOutageWrites(opts: { sql: Sql; log: Logger; keepTrying: () => boolean; site?: string }) {
-  const { sql, log } = opts
+export function createOutageWrites(opts: { store: Pick<ProbeStore, 'openOutage' | 'closeOutage'>; log: Logger; keepTrying: () => boolean }) {
+  const { store, log } = opts
   let chain: Promise<void> = Promise.resolve()
 
   function enqueue(fn: () => Promise<unknown>) {
@@ -26,8 +25,8 @@ export function createOutageWrites(opts: { sql: Sql; log: Logger; keepTrying: ()
   }
 
   return {
-    open: (o: OutageOpened) => enqueue(() => openOutage(sql, { ...o, ...(opts.site ? { site: opts.site } : {}) })),
-    close: (c: OutageClosed) => enqueue(() => closeOutage(sql, { ...c, ...(opts.site ? { site: opts.site } : {}) })),
+    open: (o: OutageOpened) => enqueue(() => store.openOutage(o)),
+    close: (c: OutageClosed) => enqueue(() => store.closeOutage(c)),
     /** Resolves when every transition queued so far is written (or given up). */
     settled: () => chain,
   }

@@ -1,7 +1,6 @@
 import pLimit from 'p-limit'
 import type { Sql } from '../db/open.js'
 import type { Logger } from '../log.js'
-import { listOpenOutages } from '../outages/outages.repo.js'
 import type { ProbeTarget } from '../targets/targets.repo.js'
 import { MinHeap } from './heap.js'
 import type { EchoResult, Pinger } from './icmp.js'
@@ -10,8 +9,8 @@ import { createOutageTracker } from './outage-tracker.js'
 import { createOutageWrites } from './outage-writes.js'
 import { createProbeStats, type SchedulerStats } from './probe-stats.js'
 import { catchUpSlot, handoverSlot, nextSlot, phaseMs } from './slots.js'
-import { diffTargets, loadTargetsIfChanged } from './target-set.js'
-import type { Writer } from './writer.js'
+import { type ProbeStore, type SampleSink, createDatabaseStore } from './store.js'
+import { diffTargets } from './target-set.js'
 
 export type { SchedulerStats } from './probe-stats.js'
 export { nextSlot, phaseMs } from './slots.js'
@@ -28,13 +27,17 @@ export { nextSlot, phaseMs } from './slots.js'
 // state machine (outage-tracker.ts; its writes in outage-writes.ts), reading and diffing the targets (target-set.ts) and the counters
 // behind stats() (probe-stats.ts). In a fleet it probes only the targets `leases` holds (leases.ts): one
 // taken over from another probe keeps its slots, starting at the first slot after the previous holder
-// was done with it, and `drain` stops probing those given away.
+// was done with it, and `drain` stops probing those given away. What it reads and writes besides ICMP
+// goes through a ProbeStore (store.ts): the database's, or the remote agent's (src/agent/).
 
 export interface SchedulerOptions {
-  sql: Sql
+  /** The database (its ProbeStore is built from it and `site`); or give `store` instead. */
+  sql?: Sql
+  /** Targets, open outages and outage writes without a database (the remote agent). */
+  store?: ProbeStore
   log: Logger
   pinger: Pinger
-  writer: Writer
+  writer: SampleSink
   /** Rounds in flight at once (p-limit). */
   concurrency?: number
   reloadMs?: number
@@ -77,8 +80,15 @@ interface TargetState {
 
 type Echo = { time: Date; r: EchoResult }
 
+function storeOf(opts: SchedulerOptions): ProbeStore {
+  if (opts.store) return opts.store
+  if (!opts.sql) throw new Error('createScheduler needs `sql` or `store`')
+  return createDatabaseStore(opts.sql, opts.site)
+}
+
 export function createScheduler(opts: SchedulerOptions) {
-  const { sql, log, pinger, writer } = opts
+  const { log, pinger, writer } = opts
+  const store = storeOf(opts)
   // Sub-millisecond wall clock, so scheduling lag is measured finer than Date.now() allows.
   const now = opts.now ?? (() => performance.timeOrigin + performance.now())
   const reloadMs = opts.reloadMs ?? 1000
@@ -97,7 +107,7 @@ export function createScheduler(opts: SchedulerOptions) {
   // Reloads run one at a time (the timer's, and the ones leases ask for), in the order asked.
   let reloading: Promise<void> = Promise.resolve()
   const inFlight = new Map<Promise<void>, number>() // round → target id
-  const outageWrites = createOutageWrites({ sql, log, keepTrying: () => running, ...(opts.site ? { site: opts.site } : {}) })
+  const outageWrites = createOutageWrites({ store, log, keepTrying: () => running })
   const outages = createOutageTracker({
     openAfterRounds: opts.outageOpenRounds ?? 3,
     open(o) {
@@ -240,12 +250,12 @@ export function createScheduler(opts: SchedulerOptions) {
   async function reload(initial = false) {
     if (!running) return
     try {
-      const loaded = await loadTargetsIfChanged(sql, fingerprint, initial)
+      const loaded = await store.loadTargetsIfChanged(fingerprint, initial)
       const leasesMoved = opts.leases !== undefined && opts.leases.version() !== appliedLeases
       if (!loaded && !leasesMoved) return
       // Targets taken over may have an outage open: read them before applying (only when leases moved).
       const openOutages = new Map<number, number>()
-      if (leasesMoved) for (const o of await listOpenOutages(sql, opts.site)) openOutages.set(o.targetId, o.lostRounds)
+      if (leasesMoved) for (const o of await store.listOpenOutages()) openOutages.set(o.targetId, o.lostRounds)
       if (loaded) {
         fingerprint = loaded.fingerprint
         rows = loaded.rows
@@ -278,7 +288,7 @@ export function createScheduler(opts: SchedulerOptions) {
       running = true
       const openAtStart = new Map<number, number>()
       try {
-        for (const o of await listOpenOutages(sql, opts.site)) openAtStart.set(o.targetId, o.lostRounds)
+        for (const o of await store.listOpenOutages()) openAtStart.set(o.targetId, o.lostRounds)
       } catch (err) {
         log.warn({ err: (err as Error).message }, 'cannot read open outages')
       }

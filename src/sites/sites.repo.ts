@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/open.js'
 import { AppError } from '../errors.js'
+import type { SiteOut } from './sites.schema.js'
 
 // Sites (vantage points): the probes of one site share its targets (src/probe/leases.ts), and every
 // sample says which site measured it (samples.site_id, a smallint for the sake of a billion rows; the
@@ -49,4 +50,26 @@ export async function siteIdOf(sql: Queryable, name: string, field = 'site'): Pr
 export async function siteNames(sql: Queryable): Promise<Map<number, string>> {
   const rows = await sql<{ id: number; name: string }[]>`select id, name from sites`
   return new Map(rows.map((r) => [r.id, r.name]))
+}
+
+/** Each site's enabled targets, the ones its probes lease (src/probe/probes.repo.ts, probedHere). */
+export async function countSiteTargets(sql: Queryable): Promise<Map<string, number>> {
+  const rows = await sql<{ name: string; targets: number }[]>`
+    select s.name, count(t.id)::int as targets
+    from sites s left join targets t on t.enabled and (t.sites is null or s.name = any (t.sites))
+    group by s.name`
+  return new Map(rows.map((r) => [r.name, r.targets]))
+}
+
+/** GET /sites and `pingscope sites`: every site with its probes and the targets it probes. */
+export async function listSiteSummaries(sql: Queryable): Promise<SiteOut[]> {
+  const sites = await listSites(sql)
+  const targets = await countSiteTargets(sql)
+  return sites.map((s) => ({
+    name: s.name,
+    created_at: s.createdAt.toISOString(),
+    probes: s.probes,
+    live_probes: s.liveProbes,
+    targets: targets.get(s.name) ?? 0,
+  }))
 }

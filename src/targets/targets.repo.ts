@@ -40,13 +40,15 @@ export interface TargetRow {
   url: string | null
   notes: string | null
   badgePublic: boolean
+  /** The sites that probe it; null: every site. */
+  sites: string[] | null
   createdAt: Date
   updatedAt: Date
 }
 
 export async function findTarget(sql: Queryable, id: number): Promise<TargetRow | null> {
   const [t] = await sql<TargetRow[]>`
-    select id, address, name, tags, interval_s, packets, timeout_ms, enabled, url, notes, badge_public, created_at, updated_at
+    select id, address, name, tags, interval_s, packets, timeout_ms, enabled, url, notes, badge_public, sites, created_at, updated_at
     from targets where id = ${id}`
   return t ?? null
 }
@@ -99,7 +101,7 @@ export async function listTargetFacts(sql: Queryable, q: TargetFactsQuery, share
       ${q.limit === null ? sql`` : sql`limit ${q.limit} offset ${q.offset}`}
     )
     select t.id, t.address, t.name, t.tags, t.interval_s, t.packets, t.timeout_ms, t.enabled, t.url, t.notes,
-      t.badge_public, t.created_at, t.updated_at, t.total, now() as db_now,
+      t.badge_public, t.sites, t.created_at, t.updated_at, t.total, now() as db_now,
       ${q.stateOnly ? sql`null::timestamptz as last_time, null::int as last_rtt_us` : sql`last.time as last_time, last.rtt_us as last_rtt_us`},
       reply.time as last_reply_at,
       case when pause.type = 'stop' then pause.created_at end as paused_at,
@@ -150,14 +152,15 @@ export interface NewTarget {
   url: string | null
   notes: string | null
   badgePublic: boolean
+  sites: string[] | null
 }
 
 /** Inserts a target; null when its address is already monitored. */
 export async function insertTarget(sql: Queryable, t: NewTarget): Promise<number | null> {
   const [row] = await sql<{ id: number }[]>`
-    insert into targets (address, name, tags, interval_s, packets, timeout_ms, url, notes, badge_public)
+    insert into targets (address, name, tags, interval_s, packets, timeout_ms, url, notes, badge_public, sites)
     values (${t.address}, ${t.name}, ${t.tags}, ${t.intervalS}, ${t.packets},
-            ${t.timeoutMs}, ${t.url}, ${t.notes}, ${t.badgePublic})
+            ${t.timeoutMs}, ${t.url}, ${t.notes}, ${t.badgePublic}, ${t.sites})
     on conflict (address) do nothing
     returning id`
   return row?.id ?? null
@@ -173,6 +176,7 @@ export interface TargetEditable {
   packets: number
   timeout_ms: number
   badge_public: boolean
+  sites: string[] | null
 }
 
 /** Writes `columns` of `values` to the target. */

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { rowId, safeText } from '../lib/input.schema.js'
+import { rowId, safeText, siteName } from '../lib/input.schema.js'
 import { TARGET_STATES } from './target-state.js'
 
 // Target fields keep the predecessor's names (ip, frequency, is_active, url, notes) and add ours.
@@ -35,6 +35,18 @@ export const tag = safeText()
   .max(50)
   .regex(/^[\p{L}\p{N}._:/-]+$/u, 'may contain letters, digits and . _ : / - only')
 
+/**
+ * The sites (vantage points) that probe a target: 1 to 32 site names, a name given twice counting once;
+ * null, the default, is every site. A site need not exist yet: a probe of it may start later.
+ */
+const sites = z
+  .array(siteName)
+  .min(1, 'must name at least one site (null: every site)')
+  .max(32, 'must name at most 32 sites')
+  .transform((names) => [...new Set(names)])
+  .nullable()
+  .describe('site names that probe the target (null: every site); a name given twice counts once')
+
 export const targetCreateBody = z.object({
   ip: safeText()
     .trim()
@@ -49,6 +61,7 @@ export const targetCreateBody = z.object({
   packets: z.number().int().min(1).max(20).default(1).describe('echoes per round'),
   timeout_ms: z.number().int().min(100).max(10000).default(1000),
   badge_public: z.boolean().default(false),
+  sites: sites.default(null),
 })
 export type TargetCreate = z.infer<typeof targetCreateBody>
 
@@ -62,6 +75,7 @@ export const targetUpdateBody = z
     packets: z.number().int().min(1).max(20).optional(),
     timeout_ms: z.number().int().min(100).max(10000).optional(),
     badge_public: z.boolean().optional(),
+    sites: sites.optional().describe('site names that probe the target; null: every site again'),
   })
   .strict()
 export type TargetUpdate = z.infer<typeof targetUpdateBody>
@@ -83,6 +97,7 @@ export const targetOut = z.object({
   packets: z.number().int(),
   timeout_ms: z.number().int(),
   badge_public: z.boolean(),
+  sites: z.array(z.string()).nullable().describe('the sites that probe the target; null: every site'),
   updated_at: z.string(),
   state: targetStateSchema,
   state_since: z.string().describe('when the current state began, e.g. the start of the open outage of a down target'),

@@ -133,6 +133,7 @@ export function targetJson(t: TargetListed): TargetOut {
     packets: t.packets,
     timeout_ms: t.timeoutMs,
     badge_public: t.badgePublic,
+    sites: t.sites,
     updated_at: t.updatedAt.toISOString(),
     state: t.state,
     state_since: t.stateSince.toISOString(),
@@ -200,6 +201,8 @@ export async function createTarget(
       url: input.url ?? null,
       notes: input.notes ?? null,
       badgePublic: input.badge_public,
+      // A site nobody probes from yet is fine: its probes may start later.
+      sites: input.sites,
     })
     if (id === null) throw new AppError(409, 'IP already monitored')
     await addEvent(tx, id, 'created', `Tracking started for ${address}${resolvedFrom ? ` (resolved from ${resolvedFrom})` : ''}`, actor, {
@@ -220,6 +223,7 @@ const editable = (t: TargetRow): TargetEditable => ({
   packets: t.packets,
   timeout_ms: t.timeoutMs,
   badge_public: t.badgePublic,
+  sites: t.sites,
 })
 
 export async function updateTarget(sql: Sql, id: number, input: TargetUpdate, actor: string): Promise<void> {
@@ -234,6 +238,7 @@ export async function updateTarget(sql: Sql, id: number, input: TargetUpdate, ac
       packets: input.packets ?? prev.packets,
       timeout_ms: input.timeout_ms ?? prev.timeout_ms,
       badge_public: input.badge_public ?? prev.badge_public,
+      sites: input.sites !== undefined ? input.sites : prev.sites, // null: every site again
     }
     const changed = (Object.keys(next) as (keyof typeof next)[]).filter((k) => JSON.stringify(prev[k]) !== JSON.stringify(next[k]))
     if (changed.length === 0) return

@@ -10,7 +10,10 @@ import { projectRoot } from '../paths.js'
 
 // The dashboard on the API's origin: web/dist (built by `npm run build`) served as static files, with
 // the dashboard's own API route (/fleet/summary). Hashed files under /assets/ are cached for a year;
-// index.html is revalidated so a rebuild shows at once.
+// index.html is revalidated so a rebuild shows at once. The build leaves a .br and a .gz copy of each
+// asset (scripts/compress-assets.mjs): the client gets the copy its Accept-Encoding prefers, as it is
+// (content-encoding and `Vary: accept-encoding` set, so the global @fastify/compress leaves the answer
+// alone); a file without copies (a source map, index.html) is compressed on the fly as before.
 //
 // Client-side routes get index.html on a direct load or reload, but only below the dashboard's own
 // first path segments, and only for GETs that accept HTML: nothing here can turn an API 404 into a
@@ -61,9 +64,9 @@ export const webPlugin: FastifyPluginAsyncZod<WebPluginOptions> = async (app, op
     return
   }
 
-  await app.register(fastifyStatic, { root: path.join(dist, 'assets'), prefix: '/assets/', maxAge: '365d', immutable: true })
-  // index.html has one small inline script (the theme, set before the first paint): the page's CSP
-  // allows exactly that script by its hash, nothing else inline.
+  await app.register(fastifyStatic, { root: path.join(dist, 'assets'), prefix: '/assets/', maxAge: '365d', immutable: true, preCompressed: true })
+  // index.html has two small inline scripts (the theme, set before the first paint, and the fleet's
+  // early requests): the page's CSP allows exactly those scripts by their hashes, nothing else inline.
   const inlineHashes = inlineScriptHashes(readFileSync(path.join(dist, 'index.html'), 'utf8'))
   const sendIndex = (reply: FastifyReply) => {
     const csp = reply.getHeader('content-security-policy')

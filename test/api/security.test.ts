@@ -1,4 +1,5 @@
-import { createHmac } from 'node:crypto'
+import { createHmac, randomUUID } from 'node:crypto'
+import { gzipSync } from 'node:zlib'
 import type { InjectOptions } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type TestApp, buildTestApp } from '../helpers/app.js'
@@ -59,6 +60,9 @@ describe.each(ENGINES)('auth matrix and fuzzing over every route (%s engine)', (
   let routes: Route[]
   let secret: string
   let targetId: number
+  // A remote probe agent's token: the only credential /probe/* takes (and all it takes).
+  let probe: { authorization: string }
+  const authFor = (path: string, other: { authorization: string }) => (path.startsWith('/probe/') ? probe : other)
 
   beforeAll(async () => {
     t = await buildTestApp(engine)
@@ -70,6 +74,8 @@ describe.each(ENGINES)('auth matrix and fuzzing over every route (%s engine)', (
     )
     const res = await t.app.inject({ method: 'POST', url: '/targets/', headers: t.admin, payload: { ip: '127.0.6.1' } })
     targetId = res.json<{ id: number }>().id
+    const created = await t.app.inject({ method: 'POST', url: '/tokens', headers: t.admin, payload: { name: 'fuzz agent', scope: 'probe', site: 'fuzz' } })
+    probe = { authorization: `Bearer ${created.json<{ token: string }>().token}` }
   })
   afterAll(() => t?.close())
 
@@ -79,6 +85,7 @@ describe.each(ENGINES)('auth matrix and fuzzing over every route (%s engine)', (
     expect(routes.length).toBeGreaterThanOrEqual(15)
     const open = routes.filter((r) => r.public).map((r) => `${r.method} ${r.path}`)
     expect(open.sort()).toEqual(['GET /badge/{file}', 'GET /health', 'GET /public/status/{tag}', 'POST /auth/login'].sort())
+    expect(routes.map((r) => `${r.method} ${r.path}`)).toContain('GET /sites')
   })
 
   it('answers 401 on every protected route without a token, or with an expired, forged, unsigned or exp-less one', async () => {
@@ -122,8 +129,26 @@ describe.each(ENGINES)('auth matrix and fuzzing over every route (%s engine)', (
   // overflow; a TypeError on a zone id) and fastify's own refusals in their own shape. Each is a 4xx
   // {detail}; a 422 names the field.
   it('answers every input once found to cause a 500 with a 4xx {detail} naming the field', async () => {
-    const json = (payload: unknown) => ({ payload: JSON.stringify(payload), headers: { ...t.admin, 'content-type': 'application/json' } })
-    const cases: [Method, string, ReturnType<typeof json> | null, number, string | null][] = [
+    type Body = { payload: string | Buffer; headers: Record<string, string> }
+    const json = (payload: unknown, auth = t.admin): Body => ({ payload: JSON.stringify(payload), headers: { ...auth, 'content-type': 'application/json' } })
+    const gz = (payload: Buffer): Body => ({ payload, headers: { ...probe, 'content-type': 'application/json', 'content-encoding': 'gzip' } })
+    const agent = { name: 'fuzz-agent', version: '1', hostname: 'h' }
+    const row = { time: new Date().toISOString(), target_id: targetId, seq: 0, rtt_us: 1, ttl: 64, jitter_us: null, status: 0, reporter: null }
+    const batch = (r: object) => ({ batch_id: randomUUID(), samples: [{ ...row, ...r }] })
+    const cases: [Method, string, Body | null, number, string | null][] = [
+      // issue 12: the agent's routes (a probe token), and the confinement of probe tokens
+      ['POST', '/probe/heartbeat', json({ ...agent, name: 'a\u0000b' }, probe), 422, 'body.name'],
+      ['POST', '/probe/heartbeat', json({ ...agent, hostname: 'h\ud800' }, probe), 422, 'body.hostname'],
+      ['POST', '/probe/heartbeat', json({ ...agent, held: [2147483648] }, probe), 422, 'body.held.0'],
+      ['POST', '/probe/heartbeat', json({ ...agent, session: { id: 1, started_at: '0000-01-01 00:00:00+00\u0000' } }, probe), 422, 'body.session.started_at'],
+      ['POST', '/probe/samples', json(batch({ time: '0000-01-01T00:00:00Z' }), probe), 422, 'body.samples.0.time'],
+      ['POST', '/probe/samples', json(batch({ reporter: 'fe80::1%eth0' }), probe), 422, 'body.samples.0.reporter'],
+      ['POST', '/probe/samples', json(batch({ target_id: 2147483648 }), probe), 422, 'body.samples.0.target_id'],
+      ['POST', '/probe/samples', gz(gzipSync(JSON.stringify(batch({ seq: '\u0000' })))), 422, 'body.samples.0.seq'],
+      ['POST', '/probe/samples', gz(Buffer.from('not gzip')), 400, null],
+      ['POST', '/probe/samples', gz(gzipSync(Buffer.alloc(64 * 1024 * 1024))), 413, null],
+      ['POST', '/probe/samples', json({ batch_id: randomUUID(), samples: [] }), 403, null],
+      ['POST', '/targets/', json({ ip: '127.0.6.2' }, probe), 403, null],
       ['POST', '/targets/', json({ ip: '127.0.6.2', name: 'a\u0000b' }), 422, 'body.name'],
       ['POST', '/targets/', json({ ip: '127.0.6.2', notes: 'a\u0000b' }), 422, 'body.notes'],
       ['POST', '/targets/', json({ ip: '127.0.6.2', name: 'a\ud800b' }), 422, 'body.name'],
@@ -132,6 +157,11 @@ describe.each(ENGINES)('auth matrix and fuzzing over every route (%s engine)', (
       ['POST', '/targets/', json({ ip: 'fe80::1%eth0' }), 422, 'body.ip'],
       ['PATCH', `/targets/${targetId}`, json({ name: '\u0000' }), 422, 'body.name'],
       ['PATCH', `/targets/${targetId}`, json({ notes: '\ud800' }), 422, 'body.notes'],
+      ['POST', '/targets/', json({ ip: '127.0.6.2', sites: ['a\u0000b'] }), 422, 'body.sites.0'],
+      ['POST', '/targets/', json({ ip: '127.0.6.2', sites: ['ok', '\udc00'] }), 422, 'body.sites.1'],
+      ['POST', '/targets/', json({ ip: '127.0.6.2', sites: Array.from({ length: 100_000 }, () => 'a') }), 422, 'body.sites'],
+      ['PATCH', `/targets/${targetId}`, json({ sites: ['\ud800'] }), 422, 'body.sites.0'],
+      ['PATCH', `/targets/${targetId}`, json({ sites: Array.from({ length: 100_000 }, () => '\u0000') }), 422, 'body.sites'],
       ['POST', '/tokens', json({ name: 'ci\u0000' }), 422, 'body.name'],
       ['POST', '/tokens', json({ name: 'ci\ud800' }), 422, 'body.name'],
       ['POST', '/auth/login', json({ username: 'admin\u0000', password: 'x' }), 422, 'body.username'],
@@ -158,7 +188,7 @@ describe.each(ENGINES)('auth matrix and fuzzing over every route (%s engine)', (
       const problem = detailProblem(res)
       const detail = problem || res.statusCode < 400 ? null : (JSON.parse(res.body) as { detail: string | { loc: string[] }[] }).detail
       const locs = Array.isArray(detail) ? detail.map((d) => d.loc.join('.')) : []
-      if (res.statusCode !== status || problem || (loc && !locs.includes(loc))) failures.push(`${method} ${url} ${body?.payload ?? ''} → ${res.statusCode} ${res.body.slice(0, 300)}`)
+      if (res.statusCode !== status || problem || (loc && !locs.includes(loc))) failures.push(`${method} ${url} ${String(body?.payload ?? '').slice(0, 200)} → ${res.statusCode} ${res.body.slice(0, 300)}`)
     }
     expect(failures).toEqual([])
     expect((await t.app.inject({ url: '/targets/%E0%A4%A', headers: t.admin })).json()).toEqual({ detail: 'The URL is malformed (invalid percent-encoding)' })
@@ -198,6 +228,9 @@ describe.each(ENGINES)('auth matrix and fuzzing over every route (%s engine)', (
                 : method === 'POST' && path === '/alerts/channels' ? { name: `fuzz ${nextIp++}`, kind: 'slack', config: { url: 'http://127.0.0.1:1/' } }
                   : method === 'POST' && path === '/alerts/silences' ? silence()
                     : method === 'POST' && path === '/incidents/{id}/notes' ? { text: 'fuzz' }
+                    : method === 'POST' && path === '/probe/heartbeat' ? { name: 'fuzz-agent', version: '1', hostname: 'fuzz' }
+                    : method === 'POST' && path === '/probe/samples' ? { batch_id: randomUUID(), samples: [] }
+                    : method === 'POST' && path === '/probe/leave' ? { session: { id: 1, started_at: '2026-01-01 00:00:00+00' } }
                       : method === 'PUT' && path === '/targets/{id}/traceroute-schedule' ? { interval_s: 3600 }
                         : method === 'PUT' && path === '/status-pages/{tag}' ? { title: 'fuzz' }
                         : {}
@@ -217,14 +250,19 @@ describe.each(ENGINES)('auth matrix and fuzzing over every route (%s engine)', (
       '0000-12-31T23:59:59+01:00', '10000-01-01T00:00:00Z', '2147483648', '9223372036854775808', '1e400', '-1', '010.0.0.1', '1.2.3', '0x7f.1', '999.1.1.1',
     ]
     // JSON body values written as raw JSON (1e400 does not survive JSON.stringify).
-    const rawValues = [...strings.map((s) => JSON.stringify(s)), '2147483648', '9223372036854775808', '1e400', '-1e400', '[1e400]', `"${'x'.repeat(1_000_000)}"`]
+    // Arrays too (tags, sites, channel_ids): bad elements, and 100,000 of them in a body under the limit.
+    const rawValues = [
+      ...strings.map((s) => JSON.stringify(s)), '2147483648', '9223372036854775808', '1e400', '-1e400', '[1e400]', `"${'x'.repeat(1_000_000)}"`,
+      JSON.stringify(['\u0000']), JSON.stringify(['a', '\ud800']), JSON.stringify(Array(100_000).fill('\u0000')), JSON.stringify(Array(100_000).fill(1)),
+    ]
     // Path values as sent (the ones fastify refuses before routing: malformed percent-encoding, over 100 characters).
     const pathValues = [...strings.map(uri), '%E0%A4%A', '%ED%A0%80', '9'.repeat(200), '0', '2147483647']
     const failures: string[] = []
     let requests = 0
     const send = async (what: string, opts: { method: Method; url: string; payload?: string; headers?: Record<string, string> }, field: string | null) => {
       requests++
-      const res = await answer(t.app, { ...opts, headers: { ...t.admin, ...(opts.payload !== undefined ? { 'content-type': 'application/json' } : {}), ...opts.headers } })
+      const auth = authFor(opts.url, t.admin)
+      const res = await answer(t.app, { ...opts, headers: { ...auth, ...(opts.payload !== undefined ? { 'content-type': 'application/json' } : {}), ...opts.headers } })
       const problem = detailProblem(res) ?? (res.statusCode === 422 && field && !res.body.includes(`"${field}"`) ? `the detail does not name ${field}` : null)
       if (problem) failures.push(`${what} → ${res.statusCode} ${problem}: ${res.body.slice(0, 200)}`)
     }
@@ -299,6 +337,7 @@ describe.each(ENGINES)('auth matrix and fuzzing over every route (%s engine)', (
     const fields = [
       'ip', 'frequency', 'url', 'notes', 'name', 'tags', 'packets', 'timeout_ms', 'badge_public', 'username', 'password', 'role', 'disabled', 'name', 'expires_in_days', 'limit', 'from', 'to', 'window_minutes', 'bucket_seconds', 'max_hops', 'timeout', 'tag', 'state', 'q', 'offset', 'sort',
       'scope', 'target_id', 'condition', 'threshold', 'window_s', 'for_s', 'recover_s', 'severity', 'muted', 'channel_ids', 'kind', 'config', 'enabled', 'starts_at', 'ends_at', 'reason', 'text', 'rule_id', 'acknowledged',
+      'sites', 'site',
     ]
     const statuses = new Map<number, number>()
     const failures: string[] = []
@@ -319,7 +358,7 @@ describe.each(ENGINES)('auth matrix and fuzzing over every route (%s engine)', (
       const res = await answer(t.app, {
         method,
         url: `${safePath}${query ? `?${query}` : ''}`,
-        headers: { ...(rnd() < 0.85 ? t.admin : t.viewer), 'content-type': pick(['application/json', 'application/json', 'text/plain', 'application/x-www-form-urlencoded']) },
+        headers: { ...authFor(safePath, rnd() < 0.85 ? t.admin : t.viewer), 'content-type': pick(['application/json', 'application/json', 'text/plain', 'application/x-www-form-urlencoded']) },
         ...(method === 'GET' || method === 'DELETE' ? {} : { payload: raw }),
       })
       statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1)

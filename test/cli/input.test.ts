@@ -203,9 +203,9 @@ describe.each(ENGINES)('pingscope input validation and CSV import (%s engine)', 
     // An unusable header stops everything before the first row.
     const before2 = await counts()
     for (const [csv, message] of [
-      ['address,name\n127.0.10.20,x\n', 'pingscope: stdin: unknown column "address" in the header (expected ip, frequency, name, tags, url, notes, packets, timeout_ms)'],
+      ['address,name\n127.0.10.20,x\n', 'pingscope: stdin: unknown column "address" in the header (expected ip, frequency, name, tags, url, notes, packets, timeout_ms, sites)'],
       ['name\nx\n', 'pingscope: stdin: the header has no ip column'],
-      ['', 'pingscope: stdin: no header row (expected columns ip,frequency,name,tags,url,notes,packets,timeout_ms)'],
+      ['', 'pingscope: stdin: no header row (expected columns ip,frequency,name,tags,url,notes,packets,timeout_ms,sites)'],
     ] as const) {
       const bad = await runCli(['target', 'import', '-'], env, csv)
       expect([bad.code, oneLine(bad)]).toEqual([2, message])

@@ -15,7 +15,7 @@ const DEFAULT_STATE_DIR = '/run/pingscope-lab'
 const FIRST_ID = 1
 const LAST_ID = 15
 
-export const LAB_PARTS = ['silent', 'unreachable', 'chain', 'lossy'] as const
+export const LAB_PARTS = ['silent', 'unreachable', 'chain', 'lossy', 'sites'] as const
 export type LabPart = (typeof LAB_PARTS)[number]
 
 export interface LabOptions {
@@ -29,6 +29,8 @@ export interface LabOptions {
   lossBlock?: number
   /** Lossy host: PRNG seed for the drop positions inside each block (default 1). */
   seed?: number
+  /** Sites host: reply delay in ms to echo requests from site a and from site b (default 2 and 7). */
+  siteDelaysMs?: { a: number; b: number }
   stateDir?: string
 }
 
@@ -46,6 +48,14 @@ const summarySchema = z.object({
       loss: z.number(),
       block: z.number().int(),
       seed: z.number().int(),
+      pid: z.number().int().nullable(),
+    })
+    .nullable(),
+  sites: z
+    .object({
+      host: z.string(),
+      a: z.object({ ns: z.string(), address: z.string(), delayMs: z.number() }),
+      b: z.object({ ns: z.string(), address: z.string(), delayMs: z.number() }),
       pid: z.number().int().nullable(),
     })
     .nullable(),
@@ -67,12 +77,18 @@ export interface Lab {
   /** A host answering after `lossyConfig.delayMs`, dropping `lossyConfig.loss` of the requests. */
   lossy: string
   lossyConfig: NonNullable<LabSummary['lossy']>
+  /**
+   * One host probed from two sites: `host` answers echo requests from namespace `a.ns` (address
+   * `a.address`) after `a.delayMs` and from `b.ns` after `b.delayMs`. Only processes run in a site's
+   * namespace (`ip netns exec <ns> …`) reach it.
+   */
+  sites: NonNullable<LabSummary['sites']>
   summary: LabSummary
   /**
    * Rebuilds some parts with other options (e.g. the lossy host's loss): the same addresses, after a
    * gap of about a second in which they do not answer.
    */
-  rebuild(parts: readonly LabPart[], opts: Pick<LabOptions, 'delayMs' | 'loss' | 'lossBlock' | 'seed'>): Promise<void>
+  rebuild(parts: readonly LabPart[], opts: Pick<LabOptions, 'delayMs' | 'loss' | 'lossBlock' | 'seed' | 'siteDelaysMs'>): Promise<void>
   /** Removes everything this lab created; safe to call twice. */
   stop(): Promise<void>
 }
@@ -149,6 +165,10 @@ function labEnv(id: number, stateDir: string, opts: LabOptions): NodeJS.ProcessE
   if (opts.loss !== undefined) env.LAB_LOSS = String(opts.loss)
   if (opts.lossBlock !== undefined) env.LAB_LOSS_BLOCK = String(opts.lossBlock)
   if (opts.seed !== undefined) env.LAB_SEED = String(opts.seed)
+  if (opts.siteDelaysMs !== undefined) {
+    env.LAB_SITE_A_DELAY_MS = String(opts.siteDelaysMs.a)
+    env.LAB_SITE_B_DELAY_MS = String(opts.siteDelaysMs.b)
+  }
   return env
 }
 
@@ -180,6 +200,9 @@ function toLab(summary: LabSummary, stop: () => Promise<void>, rebuild: Lab['reb
     },
     get lossyConfig() {
       return need(summary.lossy, 'lossy')
+    },
+    get sites() {
+      return need(summary.sites, 'sites')
     },
   }
 }

@@ -18,9 +18,13 @@ export interface Spawned {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
 }
 
-/** Runs the built CLI with a clean environment plus `env` (no inherited pingscope settings). */
-export function spawnCli(args: string[], env: Record<string, string>, cwd = ROOT): Spawned {
-  const child = spawn(process.execPath, [CLI, ...args], {
+/**
+ * Runs the built CLI with a clean environment plus `env` (no inherited pingscope settings). `prefix` runs
+ * it under a command that execs it, e.g. `['ip', 'netns', 'exec', ns]`: the child is then still the CLI.
+ */
+export function spawnCli(args: string[], env: Record<string, string>, cwd = ROOT, opts: { prefix?: string[] } = {}): Spawned {
+  const [command, ...argv] = [...(opts.prefix ?? []), process.execPath, CLI, ...args] as [string, ...string[]]
+  const child = spawn(command, argv, {
     cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -72,4 +76,46 @@ export async function removeStoreAfterEngine(store: TestStore): Promise<void> {
     if (pid > 0) process.kill(pid, 'SIGKILL')
   }
   await store.remove()
+}
+
+// A TCP listener on 127.0.0.1 (port printed on stdout) that pipes each connection to a unix socket.
+const FORWARDER = `
+const net = require('node:net')
+const server = net.createServer((c) => {
+  const u = net.connect(process.argv[1])
+  const end = () => { c.destroy(); u.destroy() }
+  c.on('error', end).on('close', end)
+  u.on('error', end).on('close', end)
+  c.pipe(u).pipe(c)
+})
+server.listen(0, '127.0.0.1', () => console.log(server.address().port))
+process.on('SIGTERM', () => process.exit(0))
+`
+
+/**
+ * A port on 127.0.0.1 inside network namespace `ns` that leads to the unix socket `socketPath` outside
+ * it: how a process in a lab namespace reaches the server lane's PostgreSQL, which listens on the root
+ * namespace's loopback and on a unix socket. (postgres.js 3.4 takes no socket directory in a URL:
+ * `?host=/dir` is sent as a startup parameter, so DATABASE_URL cannot name the socket itself.)
+ * `stop()` ends the forwarder (by its pid).
+ */
+export async function forwardIntoNamespace(ns: string, socketPath: string): Promise<{ port: number; stop(): Promise<void> }> {
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', FORWARDER, socketPath], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  child.stderr.on('data', (d) => (err += d))
+  const spawned: Spawned = {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exited: new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal }))),
+  }
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.on('data', (d) => {
+      out += d
+      if (out.includes('\n')) resolve(Number(out.trim()))
+    })
+    void spawned.exited.then(({ code }) => reject(new Error(`forwarder in ${ns} exited (${code}): ${err.trim()}`)))
+  })
+  return { port, stop: () => stopSpawned([spawned]) }
 }

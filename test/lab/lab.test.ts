@@ -79,12 +79,13 @@ function median(values: number[]): number {
 
 const DELAY_MS = 20
 const LOSS = 0.1
+const SITE_DELAYS_MS = { a: 2, b: 7 }
 
 describe('network lab', () => {
   let lab: Lab
 
   beforeAll(async () => {
-    lab = await startLab(undefined, { delayMs: DELAY_MS, loss: LOSS, seed: 7 })
+    lab = await startLab(undefined, { delayMs: DELAY_MS, loss: LOSS, seed: 7, siteDelaysMs: SITE_DELAYS_MS })
   })
 
   afterAll(async () => {
@@ -180,8 +181,38 @@ describe('network lab', () => {
     expect(Math.abs(medianMs - DELAY_MS)).toBeLessThanOrEqual(0.3)
   })
 
+  it('sites: one host answers each site after that site\u2019s delay, and nothing else is reachable', async () => {
+    const { host, a, b } = lab.sites
+    expect([a.delayMs, b.delayMs]).toEqual([SITE_DELAYS_MS.a, SITE_DELAYS_MS.b])
+    // Only from inside a site (the root namespace has no way there). fping -C prints each RTT (0.01 ms)
+    // on stderr; both sites at once, so the responder serves two delays interleaved. Paced at 20 ms.
+    const rtts = await Promise.all(
+      [a, b].map(async (site) => {
+        const { stderr } = await run('ip', ['netns', 'exec', site.ns, 'fping', '-C', '200', '-p', '20', '-q', host], { timeout: 30_000 })
+        return (stderr.split(':')[1] ?? '').trim().split(/\s+/).map(Number)
+      }),
+    )
+    const [medianA, medianB] = rtts.map((r) => median(r.filter((x) => Number.isFinite(x)))) as [number, number]
+    console.log(`sites: median RTT from a ${medianA.toFixed(2)} ms, from b ${medianB.toFixed(2)} ms (200 echoes each)`)
+    for (const r of rtts) expect(r.filter((x) => Number.isFinite(x))).toHaveLength(200) // no loss, no '-'
+    // Each median is the site's delay plus a base (fping, responder, wake-ups in this VM) of 0.1-0.3 ms
+    // here, which differs between the sites by up to ~0.15 ms (measured 2.11 / 7.22, 2.27 / 7.31): the
+    // difference of the delays shows within 0.3 ms, as in test/probe/sites.test.ts.
+    expect(medianA).toBeGreaterThanOrEqual(a.delayMs)
+    expect(medianB).toBeGreaterThanOrEqual(b.delayMs)
+    expect(Math.max(medianA - a.delayMs, medianB - b.delayMs)).toBeLessThan(0.5)
+    expect(Math.abs(medianB - medianA - (b.delayMs - a.delayMs))).toBeLessThanOrEqual(0.3)
+    // No default route anywhere in the part: a site reaches its link and the host, nothing else.
+    for (const ns of [a.ns, b.ns, `${lab.prefix}sh`]) {
+      const { stdout } = await run('ip', ['-n', ns, 'route', 'show', 'default'])
+      expect(stdout.trim(), ns).toBe('')
+    }
+    await expect(run('ip', ['netns', 'exec', a.ns, 'fping', '-c', '1', '-t', '200', '-q', b.address])).rejects.toThrow()
+  })
+
   it('down removes every namespace, link and route of the instance', async () => {
     const pid = lab.lossyConfig.pid
+    const sitesPid = lab.sites.pid
     await lab.stop()
     const [{ stdout: namespaces }, { stdout: links }, { stdout: routes }] = await Promise.all([
       run('ip', ['netns', 'list']),
@@ -192,12 +223,14 @@ describe('network lab', () => {
     expect(mine(namespaces)).toEqual([])
     expect(mine(links)).toEqual([])
     // Routes through our links go with them; also look for our subnets on any other device.
-    const nets = [lab.silent, lab.unreachable, lab.unreachableRouter, lab.lossy, ...lab.chain.hops].map(
+    const nets = [lab.silent, lab.unreachable, lab.unreachableRouter, lab.lossy, ...lab.chain.hops, lab.sites.host, lab.sites.a.address, lab.sites.b.address].map(
       (address) => `${address.split('.').slice(0, 3).join('.')}.`,
     )
     nets.push(`10.202.${lab.id * 16}.0/20`)
     expect(routes.split('\n').filter((line) => line.includes(lab.prefix) || nets.some((n) => line.startsWith(n)))).toEqual([])
     expect(pid).toBeTypeOf('number')
     expect(isRunning(pid as number)).toBe(false)
+    expect(sitesPid).toBeTypeOf('number')
+    expect(isRunning(sitesPid as number)).toBe(false)
   })
 })

@@ -1,23 +1,29 @@
 import { useQueryClient } from '@tanstack/react-query'
-import { useEffect, useState } from 'react'
+import { Suspense, useEffect, useState } from 'react'
 import { ErrorMessage } from '../components/field'
 import { Layout } from '../components/layout'
-import { AdminPage } from '../features/admin/components/admin-page'
-import { AlertsPage } from '../features/alerts/components/alerts-page'
 import { useMe } from '../features/auth/api/auth'
 import { LoginPage } from '../features/auth/components/login-page'
-import { EventsPage } from '../features/events/components/events-page'
-import { ComparePage } from '../features/compare/components/compare-page'
 import { FleetPage } from '../features/fleet/components/fleet-page'
-import { IncidentPage } from '../features/incidents/components/incident-page'
-import { IncidentsPage } from '../features/incidents/components/incidents-page'
-import { AddTargetsPage } from '../features/targets/components/add-targets-page'
-import { TargetPage } from '../features/targets/components/target-page'
 import { LiveProvider } from '../lib/live'
 import { Link, navigate, useLocation } from '../lib/router'
 import { endSession, useSession } from '../lib/session'
-import { PublicStatusPage } from '../features/status-page/components/public-status-page'
+import { lazyPage } from './lazy-page'
 import { prefetchFleet } from './prefetch'
+
+// Only the fleet and the login are in the first chunk: a cold load of the fleet parses no code of the
+// other pages (the target page's uPlot chart is most of it). Each of these loads when first opened.
+const TargetPage = lazyPage(() => import('../features/targets/components/target-page').then((m) => m.TargetPage))
+const AddTargetsPage = lazyPage(() => import('../features/targets/components/add-targets-page').then((m) => m.AddTargetsPage))
+const AdminPage = lazyPage(() => import('../features/admin/components/admin-page').then((m) => m.AdminPage))
+const IncidentsPage = lazyPage(() => import('../features/incidents/components/incidents-page').then((m) => m.IncidentsPage))
+const IncidentPage = lazyPage(() => import('../features/incidents/components/incident-page').then((m) => m.IncidentPage))
+const AlertsPage = lazyPage(() => import('../features/alerts/components/alerts-page').then((m) => m.AlertsPage))
+const EventsPage = lazyPage(() => import('../features/events/components/events-page').then((m) => m.EventsPage))
+const ComparePage = lazyPage(() => import('../features/compare/components/compare-page').then((m) => m.ComparePage))
+const PublicStatusPage = lazyPage(() => import('../features/status-page/components/public-status-page').then((m) => m.PublicStatusPage))
+
+const loading = <p className="muted">Loading…</p>
 
 // Routes: /, /target/:id, /add, /admin, /incidents, /incidents/:id, /alerts, /events, /compare, /login,
 // /status/:tag (public). Their first segments are listed in src/web/web.plugin.ts (SPA_ROOTS) so that the
@@ -36,7 +42,7 @@ function SignedIn({ session }: { session: string }) {
     if (pathname === '/login') navigate('/', { replace: true })
   }, [pathname])
 
-  if (!me.data) return <main className="page">{me.error ? <ErrorMessage error={me.error} /> : <p className="muted">Loading…</p>}</main>
+  if (!me.data) return <main className="page">{me.error ? <ErrorMessage error={me.error} /> : loading}</main>
   const isAdmin = me.data.role === 'admin'
   const target = /^\/target\/(\d+)\/?$/.exec(pathname)
   const incident = /^\/incidents\/(\d+)\/?$/.exec(pathname)
@@ -61,7 +67,7 @@ function SignedIn({ session }: { session: string }) {
   return (
     <LiveProvider token={session}>
       <Layout username={me.data.username} role={me.data.role} onLogout={() => endSession('You have signed out.')}>
-        {page}
+        <Suspense fallback={loading}>{page}</Suspense>
       </Layout>
     </LiveProvider>
   )
@@ -86,7 +92,12 @@ export function App() {
     if (!session && statusTag === null) queryClient.clear()
   }, [session, statusTag, queryClient])
   // Public status pages need no session: anyone reads them, signed in or not, without the dashboard around.
-  if (statusTag !== null) return <PublicStatusPage tag={statusTag} />
+  if (statusTag !== null)
+    return (
+      <Suspense fallback={<main className="status-page">{loading}</main>}>
+        <PublicStatusPage tag={statusTag} />
+      </Suspense>
+    )
   if (!session) return <LoginPage />
   return <SignedIn session={session.token} />
 }

@@ -7,6 +7,8 @@ import { api } from '../lib/api-client'
 // it: a cold load of the fleet then waits for the slowest of the three, not for their sum. The keys and
 // requests are those of features/fleet/api/fleet.ts (useTargets, useFleetSummary), which then find
 // their answers in the cache. If the session turns out expired, the 401s end it as any request does.
+// On a cold load of `/`, index.html has sent all three before the bundle loaded: api-client takes those
+// answers over (lib/early-fetch.ts) instead of asking again.
 
 export function prefetchFleet(queryClient: QueryClient): void {
   void queryClient.prefetchQuery({ queryKey: ['targets', 'list'], queryFn: ({ signal }) => api.get<TargetOut[]>('/targets/', undefined, signal) })

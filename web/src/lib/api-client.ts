@@ -1,4 +1,5 @@
 import { env } from '../config/env'
+import { takeEarlyResponse } from './early-fetch'
 import { endSession, getToken } from './session'
 
 // The one way the dashboard talks to the API: bearer token, JSON, and the API's own error wording.
@@ -61,14 +62,18 @@ async function send(method: string, path: string, opts: RequestOptions = {}): Pr
   const token = getToken()
   if (token) headers.authorization = `Bearer ${token}`
   if (opts.body !== undefined) headers['content-type'] = 'application/json'
+  const target = url(path, opts.query)
+  // A cold load of the fleet: index.html has already sent this GET (lib/early-fetch.ts).
+  const early = method === 'GET' ? takeEarlyResponse(target, token) : undefined
   let res: Response
   try {
-    res = await fetch(url(path, opts.query), {
-      method,
-      headers,
-      body: opts.body === undefined ? null : JSON.stringify(opts.body),
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    })
+    res = await (early ??
+      fetch(target, {
+        method,
+        headers,
+        body: opts.body === undefined ? null : JSON.stringify(opts.body),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      }))
   } catch (err) {
     if ((err as Error).name === 'AbortError') throw err
     throw new ApiError(0, 'The pingscope API is unreachable. Check that the server is running.')

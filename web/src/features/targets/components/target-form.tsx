@@ -11,6 +11,7 @@ interface Values {
   ip: string
   name: string
   tags: string
+  sites: string
   frequency: string
   packets: string
   timeout_ms: string
@@ -23,6 +24,7 @@ const fromTarget = (t?: TargetOut): Values => ({
   ip: t?.ip ?? '',
   name: t?.name ?? '',
   tags: t?.tags.join(' ') ?? '',
+  sites: t?.sites?.join(', ') ?? '',
   frequency: String(t?.frequency ?? 60),
   packets: String(t?.packets ?? 1),
   timeout_ms: String(t?.timeout_ms ?? 1000),
@@ -34,11 +36,17 @@ const fromTarget = (t?: TargetOut): Values => ({
 /** Numbers stay as typed when they are not numbers: the API then names the field. */
 const num = (s: string): number => (s.trim() === '' ? NaN : Number(s))
 export const parseTags = (s: string) => s.split(/[\s,]+/).filter(Boolean)
+/** Comma-separated site names; none means every site (null). */
+const parseSites = (s: string) => {
+  const names = s.split(',').map((x) => x.trim()).filter(Boolean)
+  return names.length ? names : null
+}
 
 function toBody(v: Values) {
   return {
     name: v.name.trim() || null,
     tags: parseTags(v.tags),
+    sites: parseSites(v.sites),
     frequency: num(v.frequency),
     packets: num(v.packets),
     timeout_ms: num(v.timeout_ms),
@@ -89,6 +97,7 @@ export function TargetForm(props: {
         {!editing && <Field label="Address (IPv4, IPv6 or hostname)" name="ip" required value={v.ip} onChange={set('ip')} error={fields.ip} autoComplete="off" spellCheck={false} />}
         <Field label="Name" name="name" value={v.name} onChange={set('name')} error={fields.name} />
         <Field label="Tags" name="tags" value={v.tags} onChange={set('tags')} error={fields.tags} hint="separated by spaces or commas" />
+        <Field label="Sites" name="sites" value={v.sites} onChange={set('sites')} error={fields.sites} hint="site names separated by commas; empty: every site" autoComplete="off" spellCheck={false} />
         <Field label="Interval (s)" name="frequency" type="number" min={1} max={3600} value={v.frequency} onChange={set('frequency')} error={fields.frequency} />
         <Field label="Echoes per round" name="packets" type="number" min={1} max={20} value={v.packets} onChange={set('packets')} error={fields.packets} />
         <Field label="Timeout (ms)" name="timeout_ms" type="number" min={100} max={10000} value={v.timeout_ms} onChange={set('timeout_ms')} error={fields.timeout_ms} />

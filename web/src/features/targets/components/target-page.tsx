@@ -88,6 +88,9 @@ export function TargetPage({ id, isAdmin }: { id: number; isAdmin: boolean }) {
             {g}
           </span>
         ))}
+        <span className="muted" data-testid="target-sites">
+          {t.sites ? `probed from ${t.sites.join(', ')}` : 'probed from every site'}
+        </span>
       </div>
       {t.url && (
         <p>
