@@ -64,7 +64,7 @@ export async function setOutage(sql: Sql, targetId: number, down: boolean, at: n
   if (down) {
     await sql`
       insert into outages (target_id, started_at, lost_rounds, cause) values (${targetId}, ${new Date(at)}, 3, 'timeout')
-      on conflict (target_id) where ended_at is null do nothing`
+      on conflict (target_id, site) where ended_at is null do nothing`
   } else await sql`update outages set ended_at = ${new Date(at)} where target_id = ${targetId} and ended_at is null`
 }
 
