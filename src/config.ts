@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { z } from 'zod'
+import { SITE_NAME_RE, SITE_NAME_RULE } from './lib/input.schema.js'
 
 // Every setting pingscope reads, in one place. `.env.example` mirrors this schema line for line.
 // Nothing else in the code base reads process.env.
@@ -85,7 +86,7 @@ export const configSchema = z
     PROBE_SITE: z
       .string()
       .trim()
-      .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be 1-64 lowercase letters, digits and . _ - (starting with a letter or digit)')
+      .regex(SITE_NAME_RE, `must be ${SITE_NAME_RULE}`)
       .default('default'),
     PROBE_HEARTBEAT_MS: int(100, 60000).default(2000),
 

@@ -1,5 +1,4 @@
 import type { Queryable } from '../db/open.js'
-import { ensureSite } from '../sites/sites.repo.js'
 
 // The few statements the /probe/* routes need beyond probes.repo.ts (leases, registration, heartbeat)
 // and the sample writer: which probe row an agent may speak for, which leases it holds, its targets,
@@ -7,15 +6,6 @@ import { ensureSite } from '../sites/sites.repo.js'
 
 /** How long a batch id is remembered: a batch retried within this span is recognised. */
 export const BATCH_MEMORY = '7 days'
-
-/**
- * The site's id, adding the site the first time. Looked up first: ensureSite's insert takes a value of
- * the smallint sequence even when the site exists, and agents ask at every heartbeat and batch.
- */
-export async function agentSiteId(sql: Queryable, name: string): Promise<number> {
-  const [row] = await sql<{ id: number }[]>`select id from sites where name = ${name}`
-  return row?.id ?? ensureSite(sql, name)
-}
 
 /** Whether `id` is the probe row of this tenure, name and site: an agent speaks for its own row only. */
 export async function isAgentRow(sql: Queryable, p: { id: number; startedAt: string; name: string; site: string }): Promise<boolean> {

@@ -1,10 +1,11 @@
-import type { Sql, Tx } from '../db/open.js'
+import type { Sql } from '../db/open.js'
 import { AppError } from '../errors.js'
 import { closeOutage, openOutage } from '../outages/outages.repo.js'
 import { LEASE_HEARTBEATS, fairShare, planLeases } from '../probe/lease-plan.js'
 import { claimLeases, dropLeases, findProbeHolder, heartbeat, leaveFleet, registerProbe, releaseLeases, viewSite } from '../probe/probes.repo.js'
 import { type Sample, insertSamples } from '../probe/writer.js'
-import { agentRowName, agentSiteId, agentTargets, allowBackfill, existingTargets, isAgentRow, recordBatch, setBatchStored, validLeases } from './agent.repo.js'
+import { ensureSite } from '../sites/sites.repo.js'
+import { agentRowName, agentTargets, allowBackfill, existingTargets, isAgentRow, recordBatch, setBatchStored, validLeases } from './agent.repo.js'
 import type { HeartbeatBody, HeartbeatOut, SamplesBody, SamplesOut } from './agent.schema.js'
 
 // The server's half of the remote probe agent (src/agent/agent.ts is the other). An agent is a member of
@@ -36,7 +37,7 @@ export async function agentHeartbeat(deps: AgentDeps, cred: ProbeCredential, bod
   const site = cred.site
   const hb = deps.heartbeatMs
   const ttlMs = LEASE_HEARTBEATS * hb
-  await agentSiteId(sql, site)
+  await ensureSite(sql, site)
   const lastError = [body.last_error, body.dropped_rows > 0 ? `${body.dropped_rows} samples dropped from its buffer` : null].filter(Boolean).join('; ') || null
 
   // The agent's tenure: renewed if it is still its own, else a new one (as a local probe re-registers).
@@ -113,17 +114,6 @@ export async function agentLeave(sql: Sql, cred: ProbeCredential, session: { id:
 }
 
 /**
- * postgres.js gives a transaction no `begin`; the repositories that open one of their own (openOutage,
- * closeOutage) run inside the batch's transaction as a savepoint instead, and insertSamples, typed for
- * `Sql`, runs on the transaction as it is. The rest of `tx` is passed through untouched.
- */
-function asSql(tx: Tx): Sql {
-  return new Proxy(tx, {
-    get: (t, key, receiver) => (key === 'begin' ? (fn: (s: Tx) => unknown) => t.savepoint(fn) : Reflect.get(t, key, receiver)),
-  }) as unknown as Sql
-}
-
-/**
  * One batch of an agent, in one transaction: its id recorded (seen before: nothing applied, `duplicate`),
  * its samples inserted for the token's site (a sample already stored is not stored again, whichever
  * batch brought it), then its outage transitions in order. Samples of targets that do not exist are
@@ -132,7 +122,7 @@ function asSql(tx: Tx): Sql {
  */
 export async function ingestBatch(deps: AgentDeps, cred: ProbeCredential, body: SamplesBody): Promise<SamplesOut> {
   const { sql } = deps
-  const siteId = await agentSiteId(sql, cred.site)
+  const siteId = await ensureSite(sql, cred.site)
   const nowMs = Date.now()
   const oldest = nowMs - deps.rawRetentionDays * 86_400_000
   const newest = nowMs + 86_400_000
@@ -147,11 +137,10 @@ export async function ingestBatch(deps: AgentDeps, cred: ProbeCredential, body: 
       return { duplicate: true, stored: 0, ...answer, unknown_targets: 0, out_of_range: 0 }
     }
     await allowBackfill(tx)
-    const db = asSql(tx)
-    const stored = await insertSamples(db, rows, siteId)
+    const stored = await insertSamples(tx, rows, siteId)
     for (const o of body.outages) {
-      if (o.type === 'open') await openOutage(db, { targetId: o.target_id, startedAt: o.started_at, lostRounds: o.lost_rounds, cause: o.cause, site: cred.site })
-      else await closeOutage(db, { targetId: o.target_id, endedAt: o.ended_at, lostRounds: o.lost_rounds, site: cred.site })
+      if (o.type === 'open') await openOutage(tx, { targetId: o.target_id, startedAt: o.started_at, lostRounds: o.lost_rounds, cause: o.cause, site: cred.site })
+      else await closeOutage(tx, { targetId: o.target_id, endedAt: o.ended_at, lostRounds: o.lost_rounds, site: cred.site })
     }
     await setBatchStored(tx, body.batch_id, stored)
     return { duplicate: false, stored, ...answer }

@@ -1,4 +1,4 @@
-import type { Queryable, Sql } from '../db/open.js'
+import { type Queryable, type Sql, inTransaction } from '../db/open.js'
 import { recordEvent } from '../events/events.repo.js'
 import type { ChannelRow } from './channels.repo.js'
 import type { AlertState, Transition } from './hysteresis.js'
@@ -123,8 +123,7 @@ export async function resolve(
     }
   }
   // Inside a caller's transaction (a rule's deletion) or a transaction of its own.
-  if ('begin' in sql) await sql.begin(work)
-  else await work(sql)
+  await inTransaction(sql, work)
 }
 
 /** Queues the fire notification an open incident was held from (its silence ended, its rule unmuted). */

@@ -9,6 +9,11 @@ export type Queryable = postgres.Sql | postgres.TransactionSql
 /** Inside `sql.begin(async (tx) => …)`. */
 export type Tx = postgres.TransactionSql
 
+/** Runs `work` in a transaction of its own, or as part of the caller's when `sql` is one already. */
+export async function inTransaction<T>(sql: Queryable, work: (tx: Tx) => Promise<T>): Promise<T> {
+  return 'begin' in sql ? (sql.begin(work) as Promise<T>) : work(sql)
+}
+
 export interface Database {
   sql: Sql
   mode: 'server' | 'embedded'

@@ -1,3 +1,4 @@
+import { siteFilter } from '../sites/sites.repo.js'
 import type { Queryable } from '../db/open.js'
 import { type BinShapeRow, HISTOGRAM_COLUMNS, HISTOGRAM_EDGES_US, histogramFromRow } from './histogram.js'
 import type { Tier } from './insights.tiers.js'
@@ -38,8 +39,6 @@ export interface Range {
   bucketS: number
 }
 
-/** `and site_id = …` for one site's rows, nothing for all sites combined. */
-const siteFilter = (sql: Queryable, siteId: number | null) => (siteId === null ? sql`` : sql`and site_id = ${siteId}`)
 
 /** The relation a rollup tier is read from: the combined one, or its per-site twin for one site. */
 export function tierRelation(tier: Tier, siteId: number | null): string {

@@ -248,8 +248,7 @@ export async function getInsights(sql: Queryable, targetId: number, q: InsightsQ
   const sites: SiteBreakdownOut[] = []
   if (q.site === undefined) {
     const all = await siteNames(sql)
-    const only = (target as { sites?: string[] | null }).sites ?? null
-    const probing = [...all].filter(([, name]) => only === null || only.includes(name))
+    const probing = [...all].filter(([, name]) => target.sites === null || target.sites.includes(name))
     if (all.size === 1 && probing.length === 1) {
       sites.push({ site: probing[0]![1], ...summary, outages: { count: outages.count, downtime_seconds: outages.downtimeS } })
     } else {

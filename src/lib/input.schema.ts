@@ -37,6 +37,6 @@ export const isoTime = z.iso
   .describe('ISO 8601 timestamp with a zone, e.g. 2025-12-10T22:00:00Z (years 1970 to 9999)')
 
 /** A site (vantage point) name: PROBE_SITE's rule and the sites table's check (00011_sites.sql). */
-export const siteName = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, { message: 'must be a site name: 1-64 lowercase letters, digits and . _ - (starting with a letter or digit)' })
+export const SITE_NAME_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/
+export const SITE_NAME_RULE = '1-64 lowercase letters, digits and . _ - (starting with a letter or digit)'
+export const siteName = z.string().regex(SITE_NAME_RE, { message: `must be a site name: ${SITE_NAME_RULE}` })

@@ -1,4 +1,4 @@
-import type { Queryable, Sql } from '../db/open.js'
+import { type Queryable, type Sql, inTransaction } from '../db/open.js'
 import { recordEvent } from '../events/events.repo.js'
 import { DEFAULT_SITE } from '../sites/sites.repo.js'
 
@@ -22,13 +22,13 @@ export function causeInWords(cause: string): string {
   return m ? `unreachable, reported by ${m[1]}` : cause
 }
 
-/** Opens an outage and records the event, in one transaction; returns the outage id. */
+/** Opens an outage and records the event, in one transaction (the caller's, if given one); returns the outage id. */
 export async function openOutage(
-  sql: Sql,
+  sql: Queryable,
   o: { targetId: number; startedAt: Date; lostRounds: number; cause: string; site?: string },
 ): Promise<number> {
   const site = o.site ?? DEFAULT_SITE
-  return sql.begin(async (tx) => {
+  return inTransaction(sql, async (tx) => {
     // The partial unique index allows one open outage per target and site: reuse it if a retry made it.
     const [row] = await tx<{ id: number }[]>`
       insert into outages (target_id, site, started_at, lost_rounds, cause)
@@ -49,9 +49,9 @@ export async function openOutage(
 }
 
 /** Closes the target's open outage (if any) and records the event. */
-export async function closeOutage(sql: Sql, o: { targetId: number; endedAt: Date; lostRounds: number; site?: string }): Promise<void> {
+export async function closeOutage(sql: Queryable, o: { targetId: number; endedAt: Date; lostRounds: number; site?: string }): Promise<void> {
   const site = o.site ?? DEFAULT_SITE
-  await sql.begin(async (tx) => {
+  await inTransaction(sql, async (tx) => {
     const [row] = await tx<{ id: number; startedAt: Date }[]>`
       update outages set ended_at = greatest(${o.endedAt}, started_at), lost_rounds = ${o.lostRounds}
       where target_id = ${o.targetId} and site = ${site} and ended_at is null

@@ -1,4 +1,4 @@
-import type { Sql } from '../db/open.js'
+import type { Queryable, Sql } from '../db/open.js'
 import type { Logger } from '../log.js'
 import { intArrayLiteral, textArrayLiteral } from '../db/arrays.js'
 import { DEFAULT_SITE_ID } from '../sites/sites.repo.js'
@@ -45,7 +45,7 @@ export interface WriterStats {
 }
 
 /** Inserts one batch measured from site `siteId`; returns the number of rows that were new. */
-export async function insertSamples(sql: Sql, rows: Sample[], siteId = DEFAULT_SITE_ID): Promise<number> {
+export async function insertSamples(sql: Queryable, rows: Sample[], siteId = DEFAULT_SITE_ID): Promise<number> {
   if (rows.length === 0) return 0
   // Eight array parameters whatever the batch size (src/db/arrays.ts).
   const res = await sql`

@@ -1,3 +1,4 @@
+import { siteFilter } from '../sites/sites.repo.js'
 import type { Queryable } from '../db/open.js'
 
 export interface SampleRow {
@@ -9,7 +10,6 @@ export interface SampleRow {
   status: number
 }
 
-const siteFilter = (sql: Queryable, siteId: number | null) => (siteId === null ? sql`` : sql`and site_id = ${siteId}`)
 
 /**
  * The newest `limit` samples of a target (from one site, or every site), returned oldest first (the

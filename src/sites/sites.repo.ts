@@ -9,9 +9,6 @@ import type { SiteOut } from './sites.schema.js'
 
 export const DEFAULT_SITE_ID = 1
 export const DEFAULT_SITE = 'default'
-/** PROBE_SITE's rule, and the sites table's check (00011_sites.sql). */
-export const SITE_NAME_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/
-export const SITE_NAME_RULE = '1-64 lowercase letters, digits and . _ - (starting with a letter or digit)'
 
 export interface SiteRow {
   id: number
@@ -22,13 +19,21 @@ export interface SiteRow {
   probes: number
 }
 
-/** The site's id, adding the site if it is new. */
+/**
+ * The site's id, adding the site if it is new. Looked up first: an insert takes a value of the smallint
+ * sequence even when it conflicts, and agents ask at every heartbeat and batch.
+ */
 export async function ensureSite(sql: Queryable, name: string): Promise<number> {
+  const [known] = await sql<{ id: number }[]>`select id from sites where name = ${name}`
+  if (known) return known.id
   const [row] = await sql<{ id: number }[]>`
     with added as (insert into sites (name) values (${name}) on conflict (name) do nothing returning id)
     select id from added union all select id from sites where name = ${name}`
   return row!.id
 }
+
+/** `and site_id = …` for one site's samples or tier rows; nothing for all sites combined. */
+export const siteFilter = (sql: Queryable, siteId: number | null) => (siteId === null ? sql`` : sql`and site_id = ${siteId}`)
 
 export async function listSites(sql: Queryable): Promise<SiteRow[]> {
   return sql<SiteRow[]>`
