@@ -23,7 +23,10 @@ async function waitFor(what: string, cond: () => Promise<boolean> | boolean, tim
 /** `sql` for one keeper, whose queries fail while `cut` is on: that probe alone loses the database. */
 function cuttable(sql: Sql): { sql: Sql; cut: (on: boolean) => void } {
   let cut = false
-  const fail = () => Promise.reject(new Error('connection cut by the test'))
+  // Rejects only when awaited: a fragment built while cut (and never awaited alone) leaves no unhandled rejection.
+  const fail = () => ({
+    then: (_ok: unknown, rejected?: (e: Error) => unknown) => rejected?.(new Error('connection cut by the test')),
+  })
   const proxy = new Proxy(sql, {
     apply: (target, self, args) => (cut ? fail() : Reflect.apply(target, self, args)),
     get: (target, key) => (key === 'begin' && cut ? fail : Reflect.get(target, key)),
