@@ -38,6 +38,9 @@ const shared = {
   testTimeout: 60_000,
   hookTimeout: 120_000,
   allowOnly: false,
+  // expect.poll waits for an outcome (a page drawn, a row stored); on two loaded cores 1 s (vitest's
+  // default) is too short for a cold page, so it waits up to 10 s. A wrong outcome still fails, later.
+  expect: { poll: { timeout: 10_000, interval: 100 } },
 } as const
 
 export default defineConfig({

@@ -115,10 +115,19 @@ export async function listTargetFacts(sql: Queryable, q: TargetFactsQuery, share
       order by e.created_at desc limit 1) pause on true
     left join lateral (
       select o.started_at, o.ended_at from outages o where o.target_id = t.id order by o.started_at desc limit 1) outage on true
-    ${q.stateOnly ? sql`` : sql`left join lateral (select s.time, s.rtt_us from samples s where s.target_id = t.id order by s.time desc, s.seq desc limit 1) last on true`}
+    -- The newest sample and the newest reply: the newest of each site's, one index probe per site and
+    -- chunk (samples' index leads with target and site; ordered by time across sites, the planner
+    -- scanned the time index instead, through every newer row of every target: 0.35 s for 1,000 targets).
+    ${q.stateOnly ? sql`` : sql`left join lateral (
+      select x.time, x.rtt_us from sites si cross join lateral (
+        select s.time, s.seq, s.rtt_us from samples s where s.target_id = t.id and s.site_id = si.id
+        order by s.time desc, s.seq desc limit 1) x
+      order by x.time desc, x.seq desc limit 1) last on true`}
     left join lateral (
-      select s.time from samples s where s.target_id = t.id and s.rtt_us is not null
-        and s.time > now() - interval '1 day' order by s.time desc limit 1) reply on true
+      select x.time from sites si cross join lateral (
+        select s.time from samples s where s.target_id = t.id and s.site_id = si.id and s.rtt_us is not null
+          and s.time > now() - interval '1 day' order by s.time desc limit 1) x
+      order by x.time desc limit 1) reply on true
     order by ${order}`
   if (rows.length === 0) return []
   const win = shared ? await shared() : await readLossWindow(sql, filtered ? rows.map((r) => r.id) : null)

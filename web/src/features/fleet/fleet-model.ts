@@ -11,6 +11,8 @@ export interface FleetRow {
   name: string
   ip: string
   tags: string[]
+  /** The sites that probe it; null: every site. */
+  sites: string[] | null
   status: FleetStatus
   /** When the state began (the API's `state_since`). */
   since: string
@@ -36,6 +38,7 @@ export function buildRows(targets: TargetOut[], summary: FleetSummaryOut | undef
       name: t.name ?? t.ip,
       ip: t.ip,
       tags: t.tags,
+      sites: t.sites,
       status: t.state,
       since: t.state_since,
       lastRttMs: l ? l.rttMs : (t.last_sample?.latency_ms ?? null),
@@ -45,7 +48,7 @@ export function buildRows(targets: TargetOut[], summary: FleetSummaryOut | undef
       spark: s?.spark_latency_ms ?? [],
       sparkLoss: s?.spark_loss ?? [],
       interval: t.frequency,
-      haystack: `${t.name ?? ''} ${t.ip} ${t.tags.join(' ')} ${t.notes ?? ''}`.toLowerCase(),
+      haystack: `${t.name ?? ''} ${t.ip} ${t.tags.join(' ')} ${t.sites?.join(' ') ?? ''} ${t.notes ?? ''}`.toLowerCase(),
     }
   })
 }
@@ -54,17 +57,23 @@ export interface FleetFilter {
   q: string
   status: FleetStatus | 'all'
   tag: string
+  /** Only the targets this site probes (those listing it, and those probed from every site); '' for any. */
+  site: string
 }
 
 export function filterRows(rows: FleetRow[], f: FleetFilter): FleetRow[] {
   const words = f.q.toLowerCase().split(/\s+/).filter(Boolean)
-  if (!words.length && f.status === 'all' && !f.tag) return rows
+  if (!words.length && f.status === 'all' && !f.tag && !f.site) return rows
   return rows.filter(
-    (r) => (f.status === 'all' || r.status === f.status) && (!f.tag || r.tags.includes(f.tag)) && words.every((w) => r.haystack.includes(w)),
+    (r) =>
+      (f.status === 'all' || r.status === f.status) &&
+      (!f.tag || r.tags.includes(f.tag)) &&
+      (!f.site || r.sites === null || r.sites.includes(f.site)) &&
+      words.every((w) => r.haystack.includes(w)),
   )
 }
 
-export type SortKey = 'status' | 'name' | 'ip' | 'lastRttMs' | 'lossPercent' | 'p95Ms' | 'tags' | 'interval'
+export type SortKey = 'status' | 'name' | 'ip' | 'lastRttMs' | 'lossPercent' | 'p95Ms' | 'tags' | 'sites' | 'interval'
 export interface Sort {
   key: SortKey
   dir: 'asc' | 'desc'
@@ -79,6 +88,8 @@ function value(r: FleetRow, key: SortKey): string | number | null {
       return STATUS_ORDER[r.status]
     case 'tags':
       return r.tags.length ? r.tags.join(',') : null
+    case 'sites':
+      return r.sites === null ? null : r.sites.join(',')
     default:
       return r[key]
   }

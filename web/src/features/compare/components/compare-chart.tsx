@@ -7,7 +7,8 @@ import type { InsightsOut } from '../../targets/api/targets'
 import { markClipped } from '../../targets/chart/overlays'
 import { Y_AXIS_SIZE, lossRange, mountPlots, msValue, plotAxes, rttTicks, usePlotWidth, useWidth, zoomOnSelect } from '../../targets/chart/plot-kit'
 import { legendTime, timeLabel } from '../../targets/chart/time-axis'
-import { type CompareData, type CompareScale, lonely, positiveValues, seriesColor, seriesDash } from '../compare-data'
+import { seriesColor, seriesDash } from '../../targets/chart/series-colors'
+import { type CompareData, type CompareScale, lonely, positiveValues } from '../compare-data'
 
 // One latency plot with a median line per target above a small loss plot, both on the same time axis
 // with a shared cursor; dragging across either zooms (the page re-queries that window). The linear

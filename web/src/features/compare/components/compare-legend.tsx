@@ -2,7 +2,8 @@ import { StatusBadge } from '../../../components/status-badge'
 import { formatDateTime, formatMs, formatPercent } from '../../../lib/format'
 import { Link } from '../../../lib/router'
 import type { TargetOut } from '../../fleet/api/fleet'
-import { type CompareData, seriesColor, seriesDash } from '../compare-data'
+import { seriesColor, seriesDash } from '../../targets/chart/series-colors'
+import type { CompareData } from '../compare-data'
 import type { ChartSeries } from './compare-chart'
 
 // The compare chart's legend: one row per drawn target with its line's colour, a link to its page, its

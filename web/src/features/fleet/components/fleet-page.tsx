@@ -7,6 +7,7 @@ import { Link, navigate, updateSearch, useSearchParams } from '../../../lib/rout
 import type { LiveFigures } from '../../../lib/status'
 import '../../../styles/compare.css'
 import { MAX_COMPARE, compareHref, selectionFromSearch, selectionToSearch } from '../../compare/compare-url'
+import { useSites } from '../../sites/api/sites'
 import { useFleetSummary, useTargets } from '../api/fleet'
 import { type FleetFilter, type SortKey, buildRows, countByStatus, filterRows, sortRows } from '../fleet-model'
 import { STATUSES, filterFromSearch, filterToSearch, sortFromSearch, sortToSearch } from '../fleet-url'
@@ -60,6 +61,13 @@ export function FleetPage() {
   )
   const counts = useMemo(() => countByStatus(rows), [rows])
   const tags = useMemo(() => [...new Set((targets.data ?? []).flatMap((t) => t.tags))].sort(), [targets.data])
+  // Sites: those with probes on record and those targets name (a site may be named before its probe runs).
+  const sites = useSites()
+  const siteNames = useMemo(
+    () => [...new Set([...(sites.data ?? []).map((x) => x.name), ...(targets.data ?? []).flatMap((t) => t.sites ?? []), ...(filter.site ? [filter.site] : [])])].sort(),
+    [sites.data, targets.data, filter.site],
+  )
+  const showSites = siteNames.length > 1 || rows.some((r) => r.sites !== null)
   const shown = useMemo(() => sortRows(filterRows(rows, filter), sort), [rows, filter, sort])
 
   // Marks for the benchmark: the table is usable once the targets are painted; complete once their
@@ -142,6 +150,17 @@ export function FleetPage() {
             ))}
           </select>
         </label>
+        {showSites && (
+          <label>
+            <span>Site</span>
+            <select aria-label="Site" value={filter.site} onChange={(e) => setFilter((f) => ({ ...f, site: e.target.value }))}>
+              <option value="">any site</option>
+              {siteNames.map((n) => (
+                <option key={n}>{n}</option>
+              ))}
+            </select>
+          </label>
+        )}
         <StateLegend />
       </div>
       <div className="selection-bar" role="group" aria-label="Selection">
@@ -165,7 +184,7 @@ export function FleetPage() {
         )}
       </div>
       <ErrorMessage error={targets.error ?? summary.error} />
-      <FleetTable rows={shown} sort={sort} onSort={onSort} selection={selection} />
+      <FleetTable rows={shown} sort={sort} onSort={onSort} selection={selection} showSites={showSites} />
     </section>
   )
 }

@@ -21,8 +21,11 @@ const COLUMNS: { key: SortKey | null; label: string; className?: string }[] = [
   { key: 'p95Ms', label: 'p95 1 h', className: 'col-num' },
   { key: null, label: 'Last hour', className: 'col-spark' },
   { key: 'tags', label: 'Tags', className: 'col-tags' },
+  { key: 'sites', label: 'Sites', className: 'col-sites' },
   { key: 'interval', label: 'Interval', className: 'col-num col-interval' },
 ]
+/** The columns without Sites, for a fleet with one site and no target listing any. */
+const ONE_SITE_COLUMNS = COLUMNS.filter((c) => c.key !== 'sites')
 
 /** The rows' checkboxes (the selection to compare, kept in the URL by the page). */
 export interface Selection {
@@ -38,13 +41,14 @@ const LIMIT_TITLE = `Compare takes up to ${MAX_COMPARE} targets`
 
 interface RowProps {
   r: FleetRow
+  showSites: boolean
   index: number
   selected: boolean
   disabled: boolean
   onToggle: (id: number) => void
 }
 
-const Row = memo(function Row({ r, index, selected, disabled, onToggle }: RowProps) {
+const Row = memo(function Row({ r, showSites, index, selected, disabled, onToggle }: RowProps) {
   return (
     <tr data-target-id={r.id} data-status={r.status} aria-rowindex={index + 2} className={selected ? 'selected' : undefined}>
       <td className="col-select">
@@ -72,6 +76,7 @@ const Row = memo(function Row({ r, index, selected, disabled, onToggle }: RowPro
           </span>
         ))}
       </td>
+      {showSites && <td className="col-sites">{r.sites ? r.sites.join(', ') : <span className="muted">all</span>}</td>}
       <td className="col-num col-interval">{formatInterval(r.interval)}</td>
     </tr>
   )
@@ -94,7 +99,17 @@ function HeaderCheckbox({ header }: { header: Selection['header'] }) {
   )
 }
 
-export function FleetTable({ rows, sort, onSort, selection }: { rows: FleetRow[]; sort: Sort; onSort: (key: SortKey) => void; selection: Selection }) {
+interface TableProps {
+  rows: FleetRow[]
+  sort: Sort
+  onSort: (key: SortKey) => void
+  selection: Selection
+  /** Show the Sites column (several sites, or a target that lists its own). */
+  showSites: boolean
+}
+
+export function FleetTable({ rows, sort, onSort, selection, showSites }: TableProps) {
+  const columns = showSites ? COLUMNS : ONE_SITE_COLUMNS
   const scroller = useRef<HTMLDivElement>(null)
   const [scrollTop, setScrollTop] = useState(0)
   const [height, setHeight] = useState(800)
@@ -119,7 +134,7 @@ export function FleetTable({ rows, sort, onSort, selection }: { rows: FleetRow[]
             <th className="col-select" scope="col">
               <HeaderCheckbox header={selection.header} />
             </th>
-            {COLUMNS.map((c) => (
+            {columns.map((c) => (
               <th key={c.label} className={c.className} scope="col" aria-sort={c.key && sort.key === c.key ? (sort.dir === 'asc' ? 'ascending' : 'descending') : undefined}>
                 {c.key ? (
                   <button type="button" className="sort" onClick={() => onSort(c.key!)}>
@@ -138,13 +153,14 @@ export function FleetTable({ rows, sort, onSort, selection }: { rows: FleetRow[]
         <tbody>
           {first > 0 && (
             <tr aria-hidden="true" className="spacer" style={{ height: first * ROW_HEIGHT }}>
-              <td colSpan={COLUMNS.length + 1} />
+              <td colSpan={columns.length + 1} />
             </tr>
           )}
           {rows.slice(first, last).map((r, i) => (
             <Row
               key={r.id}
               r={r}
+              showSites={showSites}
               index={first + i}
               selected={selection.selected.has(r.id)}
               disabled={selection.full && !selection.selected.has(r.id)}
@@ -153,7 +169,7 @@ export function FleetTable({ rows, sort, onSort, selection }: { rows: FleetRow[]
           ))}
           {last < rows.length && (
             <tr aria-hidden="true" className="spacer" style={{ height: (rows.length - last) * ROW_HEIGHT }}>
-              <td colSpan={COLUMNS.length + 1} />
+              <td colSpan={columns.length + 1} />
             </tr>
           )}
         </tbody>

@@ -3,7 +3,7 @@ import type { InsightsOut } from '@server/insights/insights.schema.js'
 import type { LogOut } from '@server/samples/samples.schema.js'
 import type { TargetCreate, TargetOut, TargetUpdate, targetStatusOut } from '@server/targets/targets.schema.js'
 import type { TracerouteOut } from '@server/traceroute/traceroute.schema.js'
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
+import { keepPreviousData, useMutation, useQueries, useQuery, useQueryClient } from '@tanstack/react-query'
 import type { z } from 'zod'
 import { api } from '../../../lib/api-client'
 
@@ -28,8 +28,8 @@ export type Range = { key: RangeKey } | { from: number; to: number }
 
 const keys = {
   target: (id: number) => ['targets', id] as const,
-  insights: (id: number, r: Range) => ['insights', id, r] as const,
-  logs: (id: number) => ['logs', id] as const,
+  insights: (id: number, r: Range, site: string | null) => ['insights', id, r, site] as const,
+  logs: (id: number, site: string | null) => ['logs', id, site] as const,
   events: (id: number) => ['targets', id, 'events'] as const,
   traceroutes: (id: number) => ['traceroutes', id] as const,
 }
@@ -37,24 +37,42 @@ const keys = {
 export const useTarget = (id: number, enabled = true) =>
   useQuery({ queryKey: keys.target(id), queryFn: ({ signal }) => api.get<TargetOut>(`/targets/${id}`, undefined, signal), enabled })
 
-function insightsQuery(r: Range) {
-  if ('key' in r) return { window_minutes: RANGES.find((x) => x.key === r.key)!.minutes }
-  return { from: new Date(r.from).toISOString(), to: new Date(r.to).toISOString() }
+function insightsQuery(r: Range, site: string | null) {
+  const w = 'key' in r ? { window_minutes: RANGES.find((x) => x.key === r.key)!.minutes } : { from: new Date(r.from).toISOString(), to: new Date(r.to).toISOString() }
+  return site === null ? w : { ...w, site }
 }
 
 /** Short live windows refresh themselves; long ones are history and stay put. */
-export function useInsights(id: number, r: Range) {
+function insightsOptions(id: number, r: Range, site: string | null) {
   const minutes = 'key' in r ? RANGES.find((x) => x.key === r.key)!.minutes : Infinity
-  return useQuery({
-    queryKey: keys.insights(id, r),
-    queryFn: ({ signal }) => api.get<InsightsOut>(`/targets/${id}/insights`, insightsQuery(r), signal),
+  return {
+    queryKey: keys.insights(id, r, site),
+    queryFn: ({ signal }: { signal: AbortSignal }) => api.get<InsightsOut>(`/targets/${id}/insights`, insightsQuery(r, site), signal),
     placeholderData: keepPreviousData,
     refetchInterval: minutes <= 60 ? 10_000 : minutes <= 1440 ? 60_000 : false,
-  })
+  } as const
 }
 
-export const useLogs = (id: number) =>
-  useQuery({ queryKey: keys.logs(id), queryFn: ({ signal }) => api.get<LogOut[]>(`/targets/${id}/logs`, { limit: 50 }, signal), refetchInterval: 10_000 })
+/** The window's insights, measured from one site, or from all sites combined (site null). */
+export const useInsights = (id: number, r: Range, site: string | null = null) => useQuery(insightsOptions(id, r, site))
+
+/** Every answer once all have one (undefined before): module-level, so useQueries keeps its result stable. */
+const allAnswered = (results: { data?: InsightsOut | undefined }[]): InsightsOut[] | undefined =>
+  results.every((q) => q.data !== undefined) ? results.map((q) => q.data!) : undefined
+
+/**
+ * One site's insights each, for the per-site lines: the same window, so buckets at the same times as the
+ * combined answer (bucket edges are aligned to the bucket width). Undefined until every site has answered.
+ */
+export const useSiteInsights = (id: number, r: Range, sites: readonly string[]) =>
+  useQueries({ queries: sites.map((site) => insightsOptions(id, r, site)), combine: allAnswered })
+
+export const useLogs = (id: number, site: string | null = null) =>
+  useQuery({
+    queryKey: keys.logs(id, site),
+    queryFn: ({ signal }) => api.get<LogOut[]>(`/targets/${id}/logs`, { limit: 50, ...(site ? { site } : {}) }, signal),
+    refetchInterval: 10_000,
+  })
 
 export const useEvents = (id: number, enabled = true) =>
   useQuery({ queryKey: keys.events(id), queryFn: ({ signal }) => api.get<EventOut[]>(`/targets/${id}/events`, { limit: 50 }, signal), enabled })
@@ -101,4 +119,6 @@ export function useUpdateTarget(id: number) {
 export const createTarget = (body: TargetInput) => api.post<StatusMessage>('/targets/', body)
 
 /** The raw samples of a window as CSV (GET /targets/{id}/logs/export), saved by the browser. */
-export const exportCsv = (id: number, from?: string, to?: string) => api.download(`/targets/${id}/logs/export`, { from, to })
+/** The window's raw samples as CSV; `site`: only what that site measured. */
+export const exportCsv = (id: number, from?: string, to?: string, site?: string | null) =>
+  api.download(`/targets/${id}/logs/export`, { from, to, ...(site ? { site } : {}) })

@@ -21,3 +21,7 @@ export function rangeToSearch(r: Range): Record<string, string | null> {
 
 export const logFromSearch = (p: URLSearchParams): boolean => p.get('scale') === 'log'
 export const logToSearch = (log: boolean) => ({ scale: log ? 'log' : null })
+
+/** ?site=name: the charts and figures of what that site measured; absent: all sites combined. */
+export const siteFromSearch = (p: URLSearchParams): string | null => p.get('site') || null
+export const siteToSearch = (site: string | null) => ({ site })

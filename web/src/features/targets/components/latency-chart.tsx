@@ -9,13 +9,15 @@ import { lossGradient } from '../chart/loss-colors'
 import { alpha, markChanges, markClipped, shadeOutages } from '../chart/overlays'
 import { isolated, linearScale, positive } from '../chart/scale'
 import { Y_AXIS_SIZE, lossRange, mountPlots, msValue, plotAxes, rttTicks, usePlotWidth, useWidth, zoomOnSelect } from '../chart/plot-kit'
+import { seriesColor } from '../chart/series-colors'
 import { legendTime, timeLabel } from '../chart/time-axis'
 
 // The target's latency "smoke" (p50 line in a p5–p95 band inside a min–max band) above a loss bar
 // chart, cursors in sync, outages shaded on both and traceroute path changes marked. Dragging across
 // either chart zooms: the page re-queries that window, so zooming in gets finer buckets. The median is
 // coloured by loss (chart/loss-colors.ts), buckets alone between gaps are drawn as points, and the
-// linear axis follows the p99 (chart/scale.ts).
+// linear axis follows the p99 (chart/scale.ts). A target probed from several sites gets each site's
+// median as a line of its own over the combined smoke (`sites`: one answer per site, same window).
 
 interface Props {
   insights: InsightsOut
@@ -24,11 +26,21 @@ interface Props {
   onZoom: (fromMs: number, toMs: number) => void
   log: boolean
   onLogChange: (log: boolean) => void
+  /** Each site's insights over the same window, for one p50 line per site (none: no site lines). */
+  sites?: readonly InsightsOut[]
 }
 
 const sec = (iso: string) => new Date(iso).getTime() / 1000
+const NO_SITES: readonly InsightsOut[] = []
 
-export function LatencyChart({ insights, traceroutes, onZoom, log, onLogChange }: Props) {
+/** A site's medians at the combined answer's bucket centres `x` (null where the site has no bucket). */
+function siteMedians(x: readonly number[], site: InsightsOut): (number | null)[] {
+  const half = site.bucket_seconds / 2
+  const at = new Map(site.timeline.map((b) => [sec(b.bucket) + half, b.p50_latency_ms] as const))
+  return x.map((t) => at.get(t) ?? null)
+}
+
+export function LatencyChart({ insights, traceroutes, onZoom, log, onLogChange, sites = NO_SITES }: Props) {
   const box = useRef<HTMLDivElement>(null)
   const latEl = useRef<HTMLDivElement>(null)
   const lossEl = useRef<HTMLDivElement>(null)
@@ -52,6 +64,7 @@ export function LatencyChart({ insights, traceroutes, onZoom, log, onLogChange }
       loss: t.map((b) => (b.loss_rate === null ? null : b.loss_rate * 100)),
     }
   }, [insights])
+  const siteLines = useMemo(() => sites.map((s) => ({ site: s.site ?? '', p50: siteMedians(data.x, s) })), [sites, data])
   const scale = useMemo(() => linearScale(insights.latency_p99_ms, data.p50, data.max), [insights, data])
 
   useEffect(() => {
@@ -104,6 +117,11 @@ export function LatencyChart({ insights, traceroutes, onZoom, log, onLogChange }
           // Last, so the bands' fills do not tint it. Buckets with no neighbour (gaps around them)
           // cannot be drawn as a line: as points instead.
           { label: 'p50', stroke: median, width: 2, value: ms, points: { show: false, size: 6, fill: median, filter: () => lonely } },
+          ...siteLines.map((l, i) => {
+            const alone = isolated(rtt(l.p50))
+            const stroke = seriesColor(i, c.text)
+            return { label: `p50 ${l.site}`, stroke, width: 1.5, value: ms, points: { show: false, size: 5, fill: stroke, filter: () => alone } }
+          }),
         ],
         bands: [
           { series: [4, 1], fill: alpha(c.accent, 0.1) },
@@ -111,7 +129,7 @@ export function LatencyChart({ insights, traceroutes, onZoom, log, onLogChange }
         ],
         axes: [{ ...xAxis }, { ...axis, label: `RTT${log ? ' (log)' : ''}`, size: Y_AXIS_SIZE, values: rttTicks }],
       },
-      [data.x, rtt(data.min), rtt(data.p5), rtt(data.p95), rtt(data.max), rtt(data.p50)],
+      [data.x, rtt(data.min), rtt(data.p5), rtt(data.p95), rtt(data.max), rtt(data.p50), ...siteLines.map((l) => rtt(l.p50))],
       latHost,
     )
     const loss = new uPlot(
@@ -149,7 +167,7 @@ export function LatencyChart({ insights, traceroutes, onZoom, log, onLogChange }
       [lossHost, loss],
     ])
     // The width is applied by setSize below: re-creating the charts on every resize is not needed.
-  }, [data, scale, insights, traceroutes, theme, zone, log])
+  }, [data, siteLines, scale, insights, traceroutes, theme, zone, log])
 
   usePlotWidth(charts, width)
 
@@ -157,7 +175,8 @@ export function LatencyChart({ insights, traceroutes, onZoom, log, onLogChange }
   return (
     <figure className="chart" ref={box}>
       <figcaption className="sr-only">
-        Latency p50 with p5–p95 and min–max bands, and packet loss, {insights.window_start} to {insights.window_end}; {insights.outages.count} outages shaded.
+        Latency p50 with p5–p95 and min–max bands{siteLines.length ? `, and the p50 seen from each of ${siteLines.map((l) => l.site).join(', ')}` : ''}, and packet loss, {insights.window_start} to {insights.window_end};{' '}
+        {insights.outages.count} outages shaded.
       </figcaption>
       <ChartKeys log={log} onLogChange={onLogChange} scale={scale} />
       {gaps && <p className="chart-empty">No samples in this window.</p>}

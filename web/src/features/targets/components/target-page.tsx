@@ -7,13 +7,15 @@ import { formatInterval, formatMs, formatTime } from '../../../lib/format'
 import { useLiveEvent } from '../../../lib/live'
 import { Link, navigate, updateSearch, useSearchParams } from '../../../lib/router'
 import type { LiveFigures } from '../../../lib/status'
-import { exportCsv, useInsights, useTarget, useTargetAction, useTraceroutes, useUpdateTarget } from '../api/targets'
-import { logFromSearch, logToSearch, rangeFromSearch, rangeToSearch } from '../chart/chart-url'
+import { useSites } from '../../sites/api/sites'
+import { exportCsv, useInsights, useSiteInsights, useTarget, useTargetAction, useTraceroutes, useUpdateTarget } from '../api/targets'
+import { logFromSearch, logToSearch, rangeFromSearch, rangeToSearch, siteFromSearch, siteToSearch } from '../chart/chart-url'
 import { RangeBar } from '../chart/range-bar'
 import { EventsList } from './events-list'
 import { ResumeButton } from './resume-button'
 import { LatencyChart } from './latency-chart'
 import { SamplesTable } from './samples-table'
+import { SiteBreakdown } from './site-breakdown'
 import { StatCards } from './stat-cards'
 import { TargetForm } from './target-form'
 import { TraceroutePanel } from './traceroute-panel'
@@ -30,7 +32,13 @@ export function TargetPage({ id, isAdmin }: { id: number; isAdmin: boolean }) {
   const range = useMemo(() => rangeFromSearch(params), [params])
   const log = logFromSearch(params)
   const setRange = (r: Parameters<typeof rangeToSearch>[0]) => updateSearch(rangeToSearch(r))
-  const insights = useInsights(id, range)
+  // ?site=: what one site measured; otherwise all sites combined, with a line and a row per site.
+  const site = siteFromSearch(params)
+  const setSite = (s: string | null) => updateSearch(siteToSearch(s))
+  const insights = useInsights(id, range, site)
+  const perSite = useMemo(() => (site === null && insights.data && insights.data.sites.length > 1 ? insights.data.sites.map((s) => s.site) : []), [site, insights.data])
+  const siteInsights = useSiteInsights(id, range, perSite)
+  const sites = useSites()
   const traceroutes = useTraceroutes(id)
   const action = useTargetAction(id)
   const update = useUpdateTarget(id)
@@ -57,6 +65,8 @@ export function TargetPage({ id, isAdmin }: { id: number; isAdmin: boolean }) {
   const t = target.data
   if (!t) return <p className="muted">{target.error ? <ErrorMessage error={target.error} /> : 'Loading…'}</p>
 
+  // The sites that probe this target (its own list, or every site known), and the one asked for.
+  const siteChoices = [...new Set([...(t.sites ?? sites.data?.map((x) => x.name) ?? []), ...(site ? [site] : [])])].sort()
   const lastRtt = live && t.is_active ? live.rttMs : t.last_sample?.latency_ms
   const lastTime = live && t.is_active ? live.time : t.last_sample?.time
 
@@ -64,7 +74,7 @@ export function TargetPage({ id, isAdmin }: { id: number; isAdmin: boolean }) {
     setExportMsg(null)
     try {
       const w = insights.data
-      const r = await exportCsv(id, w?.window_start, w?.window_end)
+      const r = await exportCsv(id, w?.window_start, w?.window_end, site)
       setExportMsg({ ok: true, text: `Saved ${r.filename} (${Math.max(1, Math.round(r.bytes / 1024))} KB)` })
     } catch (err) {
       setExportMsg({ ok: false, text: (err as Error).message })
@@ -137,13 +147,28 @@ export function TargetPage({ id, isAdmin }: { id: number; isAdmin: boolean }) {
             {insights.isFetching ? ' · updating…' : ''}
           </span>
         )}
+        {siteChoices.length > 1 && (
+          <label className="site-pick">
+            <span>Site</span>
+            <select aria-label="Site" value={site ?? ''} onChange={(e) => setSite(e.target.value || null)}>
+              <option value="">all sites</option>
+              {siteChoices.map((n) => (
+                <option key={n} value={n}>
+                  {n}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
       </RangeBar>
       <ErrorMessage error={insights.error} />
       {insights.data && (
         <>
           <StatCards i={insights.data} />
+          <SiteBreakdown i={insights.data} onPick={setSite} />
           <LatencyChart
             insights={insights.data}
+            sites={siteInsights}
             traceroutes={traceroutes.data}
             onZoom={(from, to) => setRange({ from, to })}
             log={log}
@@ -157,7 +182,7 @@ export function TargetPage({ id, isAdmin }: { id: number; isAdmin: boolean }) {
         <EventsList id={id} enabled={!deleting} />
       </div>
       <PathHistoryPanel targetId={id} isAdmin={isAdmin} />
-      <SamplesTable id={id} />
+      <SamplesTable id={id} site={site} />
 
       <FormDialog open={editing} title={`Edit ${t.name ?? t.ip}`} onClose={() => setEditing(false)}>
         <TargetForm target={t} submitLabel="Save" onCancel={() => setEditing(false)} onSubmit={async (body) => (await update.mutateAsync(body), setEditing(false))} />
