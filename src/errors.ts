@@ -33,15 +33,22 @@ export function frameworkErrorHandler(err: FastifyError, _req: FastifyRequest, r
   return reply.status(status).send({ detail })
 }
 
+/** A 422 names at most this many problems, then says how many more there are. */
+export const MAX_PROBLEMS = 50
+
 export function errorHandler(log: Logger) {
   return (err: FastifyError | AppError | Error, req: FastifyRequest, reply: FastifyReply) => {
     if (err instanceof AppError) return reply.status(err.status).headers(err.headers).send({ detail: err.detail })
     const fe = err as FastifyError
     if (fe.validation) {
-      const detail = fe.validation.map((v) => ({
-        loc: [fe.validationContext ?? 'body', ...v.instancePath.split('/').filter(Boolean)],
+      const context = fe.validationContext ?? 'body'
+      const detail: FieldProblem[] = fe.validation.slice(0, MAX_PROBLEMS).map((v) => ({
+        loc: [context, ...v.instancePath.split('/').filter(Boolean)],
         msg: v.message ?? 'invalid value',
       }))
+      // A long list with every element wrong (a 1 MB body) would otherwise answer with a larger one.
+      const more = fe.validation.length - MAX_PROBLEMS
+      if (more > 0) detail.push({ loc: [context], msg: `and ${more} more problem${more === 1 ? '' : 's'} not listed` })
       return reply.status(422).send({ detail })
     }
     if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {

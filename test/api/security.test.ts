@@ -191,6 +191,15 @@ describe.each(ENGINES)('auth matrix and fuzzing over every route (%s engine)', (
       if (res.statusCode !== status || problem || (loc && !locs.includes(loc))) failures.push(`${method} ${url} ${String(body?.payload ?? '').slice(0, 200)} → ${res.statusCode} ${res.body.slice(0, 300)}`)
     }
     expect(failures).toEqual([])
+    // 60,000 bad elements (under the list's limit): the 422 names the first 50 and counts the rest,
+    // instead of answering a 700 KB body with a 5 MB one.
+    const many = await t.app.inject({ method: 'POST', url: '/probe/heartbeat', ...json({ ...agent, held: Array.from({ length: 60_000 }, () => 2147483648) }, probe) })
+    const problems = many.json<{ detail: { loc: (string | number)[]; msg: string }[] }>().detail
+    expect(many.statusCode).toBe(422)
+    expect(problems).toHaveLength(51)
+    expect(problems.slice(0, 50).map((d) => d.loc.join('.'))).toEqual(Array.from({ length: 50 }, (_, i) => `body.held.${i}`))
+    expect(many.body.length).toBeLessThan(20_000)
+    expect(problems[50]).toEqual({ loc: ['body'], msg: expect.stringMatching(/^and \d+ more problems not listed$/) })
     expect((await t.app.inject({ url: '/targets/%E0%A4%A', headers: t.admin })).json()).toEqual({ detail: 'The URL is malformed (invalid percent-encoding)' })
     expect((await t.app.inject({ method: 'DELETE', url: `/tokens/${'9'.repeat(101)}`, headers: t.admin })).json()).toEqual({ detail: 'A path segment is too long (at most 100 characters)' })
   })
