@@ -121,7 +121,7 @@ export async function listTargetFacts(sql: Queryable, q: TargetFactsQuery, share
     ${q.stateOnly ? sql`` : sql`left join lateral (
       select x.time, x.rtt_us from sites si cross join lateral (
         select s.time, s.seq, s.rtt_us from samples s where s.target_id = t.id and s.site_id = si.id
-        order by s.time desc, s.seq desc limit 1) x
+        order by s.time desc fetch first 1 rows with ties) x
       order by x.time desc, x.seq desc limit 1) last on true`}
     left join lateral (
       select x.time from sites si cross join lateral (

@@ -3,6 +3,8 @@ import { cssVar, useTheme } from '../../../lib/theme'
 import type { InsightsOut } from '../api/targets'
 import { seriesColor } from '../chart/series-colors'
 
+const COLUMNS = ['Site', 'Echoes', 'Loss', 'p50', 'p95', 'Jitter', 'Outages']
+
 /**
  * The window's figures per site (the insights' `sites`), beside the combined ones above: which vantage
  * point sees the loss or the latency. Each site's key matches its line on the latency chart.
@@ -16,13 +18,11 @@ export function SiteBreakdown({ i, onPick }: { i: InsightsOut; onPick: (site: st
     <table className="site-breakdown" aria-label="Per site">
       <thead>
         <tr>
-          <th scope="col">Site</th>
-          <th scope="col">Echoes</th>
-          <th scope="col">Loss</th>
-          <th scope="col">p50</th>
-          <th scope="col">p95</th>
-          <th scope="col">Jitter</th>
-          <th scope="col">Outages</th>
+          {COLUMNS.map((c) => (
+            <th key={c} scope="col">
+              {c}
+            </th>
+          ))}
         </tr>
       </thead>
       <tbody>
