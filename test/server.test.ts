@@ -56,7 +56,7 @@ describe.each(ENGINES)('pingscope server (%s engine)', (engine) => {
       const hyper = await sql`select hypertable_name from timescaledb_information.hypertables order by 1`
       expect(hyper.map((h) => h.hypertableName)).toContain('samples')
       const caggs = await sql`select view_name from timescaledb_information.continuous_aggregates order by 1`
-      expect(caggs.map((c) => c.viewName)).toEqual(['samples_1h', 'samples_1m'])
+      expect(caggs.map((c) => c.viewName)).toEqual(['samples_1h', 'samples_1m', 'samples_site_1h', 'samples_site_1m'])
       // the real-time 1-minute tier answers straight after a reopen (TimescaleDB is loaded first)
       const [agg] = await sql`select sum(sent)::int as sent from samples_1m`
       expect(agg!.sent).toBe(600)

@@ -43,10 +43,11 @@ describe('security headers', () => {
     expectHardened(res.headers)
     const csp = String(res.headers['content-security-policy'])
     expect(csp).not.toContain('unsafe-inline')
-    // the page's one inline script (the theme before first paint) is allowed by its hash, and only it
+    // the page's two inline scripts (the theme before first paint, the early requests) are allowed by
+    // their hashes, and only they
     const hashes = inlineScriptHashes(res.body)
-    expect(hashes).toHaveLength(1)
-    expect(csp).toContain(`script-src 'self' ${hashes[0]}`)
+    expect(hashes).toHaveLength(2)
+    expect(csp).toContain(`script-src 'self' ${hashes.join(' ')};`)
     // API answers do not carry the page's exception
     const api = await t.app.inject({ url: '/health' })
     expect(String(api.headers['content-security-policy'])).not.toContain('sha256-')
