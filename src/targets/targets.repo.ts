@@ -82,14 +82,19 @@ export type LossWindowSource = () => Promise<Map<number, WindowFacts>>
 
 /**
  * Targets with their last sample and the facts of their state, filtered, sorted and paged; `total` on
- * each row counts all matches. Each fact is an index lookup per target; the loss window is a second
- * query over the 1-minute tier for the listed targets (a join to it does not push the target ids into
- * its real-time part, which then aggregates every target's newest raw samples), or `shared` when given.
+ * each row counts all matches. Each fact is an index lookup per target (and site); the loss window is a
+ * second query over the 1-minute tier for the listed targets (a join to it does not push the target ids
+ * into its real-time part, which then aggregates every target's newest raw samples), or `shared` when
+ * given.
  */
 export async function listTargetFacts(sql: Queryable, q: TargetFactsQuery, shared?: LossWindowSource): Promise<TargetFactsRow[]> {
   const like = q.q ? `%${q.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null
   const order = { id: sql`t.id`, ip: sql`t.address`, name: sql`t.name nulls last, t.id`, created_at: sql`t.created_at, t.id` }[q.sort] ?? sql`t.id`
   const filtered = Boolean(q.tag || like || q.ids || q.enabled !== undefined || q.limit !== null || q.offset > 0)
+  // Every sample's site is a row of sites (none is ever deleted). A constant list, not a join to the
+  // table: the server's planner guesses a never-analysed table at 1,160 rows, and the cost it then
+  // estimates buys 0.3 s of JIT compilation for a 25 ms query.
+  const siteIds = (await sql<{ id: number }[]>`select id from sites order by id`).map((r) => r.id)
   const rows = await sql<Omit<TargetFactsRow, keyof WindowFacts>[]>`
     with listed as (
       select t.*, count(*) over ()::int as total from targets t
@@ -115,16 +120,18 @@ export async function listTargetFacts(sql: Queryable, q: TargetFactsQuery, share
       order by e.created_at desc limit 1) pause on true
     left join lateral (
       select o.started_at, o.ended_at from outages o where o.target_id = t.id order by o.started_at desc limit 1) outage on true
-    -- The newest sample and the newest reply: the newest of each site's, one index probe per site and
-    -- chunk (samples' index leads with target and site; ordered by time across sites, the planner
-    -- scanned the time index instead, through every newer row of every target: 0.35 s for 1,000 targets).
+    -- The newest sample and the newest reply, each the newest of its sites' newest: samples' index
+    -- leads with (target, site), so that is one index probe per site, newest chunk first. Ordered by
+    -- time across sites, the planner walked the time index through every newer row of every target
+    -- instead (0.35 s for 1,000 targets with an hour of samples, 8 s with three days). 'With ties'
+    -- keeps to the index's order (time desc, seq) and leaves the highest seq at that time to the sort.
     ${q.stateOnly ? sql`` : sql`left join lateral (
-      select x.time, x.rtt_us from sites si cross join lateral (
+      select x.time, x.rtt_us from unnest(${siteIds}::smallint[]) si(id) cross join lateral (
         select s.time, s.seq, s.rtt_us from samples s where s.target_id = t.id and s.site_id = si.id
         order by s.time desc fetch first 1 rows with ties) x
       order by x.time desc, x.seq desc limit 1) last on true`}
     left join lateral (
-      select x.time from sites si cross join lateral (
+      select x.time from unnest(${siteIds}::smallint[]) si(id) cross join lateral (
         select s.time from samples s where s.target_id = t.id and s.site_id = si.id and s.rtt_us is not null
           and s.time > now() - interval '1 day' order by s.time desc limit 1) x
       order by x.time desc limit 1) reply on true

@@ -81,8 +81,8 @@ describe.each(ENGINES)('pingscope CLI while `pingscope serve` runs on the same d
 
     const list = await cli(['target', 'list'])
     const [header, ...rows] = list.stdout.trimEnd().split('\n')
-    expect(header).toMatch(/^ID\s+IP\s+NAME\s+STATE\s+SINCE\s+EVERY\s+PKTS\s+LAST RTT\s+LAST SAMPLE\s+TAGS$/)
-    expect(rows.find((r) => r.includes('127.0.7.1'))).toMatch(new RegExp(`^\\s*${id}\\s+127\\.0\\.7\\.1\\s+human\\s+up\\s+\\d+ (s|min|h|d)\\s+1s\\s+1\\s+[\\d.]+ ms\\s+\\S+Z\\s+cli$`))
+    expect(header).toMatch(/^ID\s+IP\s+NAME\s+STATE\s+SINCE\s+EVERY\s+PKTS\s+LAST RTT\s+LAST SAMPLE\s+TAGS\s+SITES$/)
+    expect(rows.find((r) => r.includes('127.0.7.1'))).toMatch(new RegExp(`^\\s*${id}\\s+127\\.0\\.7\\.1\\s+human\\s+up\\s+\\d+ (s|min|h|d)\\s+1s\\s+1\\s+[\\d.]+ ms\\s+\\S+Z\\s+cli\\s+all$`))
     expect(list.stdout).not.toContain('\x1b[') // no colours when stdout is not a terminal
 
     // pause: samples stop (after the reload and a round in flight), resume: they start again

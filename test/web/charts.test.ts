@@ -238,6 +238,8 @@ describe('target chart and URL state in Chromium (embedded engine)', () => {
       }
     }
     await expect.poll(async () => (await targetView()).distr).toBe(3)
+    // The zoomed window's own answer, not the 7-day one kept on screen while it loads.
+    await expect.poll(async () => (await meta().textContent()) ?? '').toMatch(/^1m rollups, \d+ min buckets$/)
     const zoomed = await targetView()
     expect(zoomed.zoomed).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} EST – \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} EST$/)
     expect(zoomed.pressed).toBe(0)
