@@ -1,15 +1,16 @@
 import type { Logger } from '../log.js'
 import { leaseDeadline, previousHolderDone } from '../probe/lease-plan.js'
-import type { LeaseView } from '../probe/leases.js'
+import { createHeldLeases } from '../probe/held-leases.js'
 import type { AgentTarget, HeartbeatOut } from './agent.schema.js'
 
-// The remote agent's side of the lease protocol, mirroring src/probe/leases.ts with the database steps
-// done by the server at each heartbeat (src/agent/agent.service.ts): the agent holds what the last
-// answer listed, takes a new target over at the first slot after its previous holder was done, stops
-// probing what the answer no longer lists (or says to release) before it leaves it out of `held`, and
-// stops probing everything 2 heartbeats after the last renewal it sent (before anyone may take its
-// targets) unless it was alone in its site at the last answer: then it probes on while the server is
-// unreachable, buffering, and renews what nobody claimed once it is back.
+// The remote agent's side of the lease protocol, mirroring src/probe/leases.ts (the held leases and
+// their expiry guard are the same code, src/probe/held-leases.ts) with the database steps done by the
+// server at each heartbeat (src/agent/agent.service.ts): the agent holds what the last answer listed,
+// takes a new target over at the first slot after its previous holder was done, stops probing what the
+// answer no longer lists (or says to release) before it leaves it out of `held`, and stops probing
+// everything 2 heartbeats after the last renewal it sent (before anyone may take its targets) unless it
+// was alone in its site at the last answer: then it probes on while the server is unreachable,
+// buffering, and renews what nobody claimed once it is back.
 
 export interface AgentLeaseStatus {
   held: number
@@ -28,18 +29,13 @@ export function createAgentLeases(opts: {
   /** The held set or the targets' settings changed: the scheduler should reload now. */
   onChange: () => void
 }) {
-  const { log, now } = opts
-  const held = new Map<number, number | null>()
-  let version = 0
+  const { log } = opts
+  const held = createHeldLeases({ log, now: opts.now, drain: opts.drain })
+  held.setLiveProbes(1)
   let rows: AgentTarget[] = []
   let rowsKey = ''
   let rowsVersion = 0
-  let validUntil = Infinity
-  let liveProbes = 1
-  let expiryTimer: NodeJS.Timeout | undefined
-  let running = true
-  let warnedAlone = false
-  const counts = { claimed: 0, released: 0, expired: 0 }
+  const counts = { claimed: 0, released: 0 }
 
   function setRows(list: AgentTarget[]): boolean {
     // Only what the scheduler uses: a new done_at or outage figure alone is no change of the targets.
@@ -51,41 +47,11 @@ export function createAgentLeases(opts: {
     return true
   }
 
-  /** Stops probing `ids`; returns when (local clock) the last of their rounds was done. */
-  async function drop(ids: number[]): Promise<number> {
-    const mine = ids.filter((id) => held.has(id))
-    if (mine.length === 0) return now()
-    for (const id of mine) held.delete(id)
-    version++
-    await opts.drain(mine)
-    return now()
-  }
-
-  function armExpiry() {
-    clearTimeout(expiryTimer)
-    if (!running || held.size === 0 || validUntil === Infinity) return
-    expiryTimer = setTimeout(() => {
-      if (now() < validUntil || held.size === 0) return armExpiry()
-      if (liveProbes <= 1) {
-        if (!warnedAlone) log.warn({ targets: held.size }, 'leases not renewed for 2 heartbeats; alone in the site, so probing on')
-        warnedAlone = true
-        return
-      }
-      counts.expired += held.size
-      log.error({ targets: held.size }, 'leases not renewed for 2 heartbeats: stopped probing their targets')
-      void drop([...held.keys()])
-    }, Math.max(0, validUntil - now()))
-  }
-
-  const view: LeaseView = {
-    version: () => version,
-    holds: (id) => held.has(id),
-    doneAt: (id) => held.get(id) ?? null,
-  }
+  const drop = held.drop
 
   return {
-    view,
-    heldIds: () => [...held.keys()],
+    view: held.view,
+    heldIds: held.ids,
     /** The targets to probe (the store's rows) and a fingerprint that moves when they change. */
     rows: () => ({ fingerprint: String(rowsVersion), rows }),
     /**
@@ -93,55 +59,45 @@ export function createAgentLeases(opts: {
      * stopped before it exited), until `validUntilAt` (local clock) unless it was alone in its site.
      */
     resume(targets: AgentTarget[], until: number, live: number) {
-      for (const t of targets) held.set(t.id, null)
+      held.setLiveProbes(live)
+      held.take(targets.map((t) => [t.id, null] as const))
       setRows(targets)
-      version++
-      validUntil = until
-      liveProbes = live
-      armExpiry()
+      held.validUntil(until)
     },
     /**
      * Applies a heartbeat's answer. `sent`: the held list the heartbeat carried, sent at `sentAt`.
      * Returns the targets dropped (stopped probing): the next heartbeat leaves them out, releasing them.
      */
     async apply(ans: HeartbeatOut, sent: ReadonlySet<number>, sentAt: number, answeredAt: number): Promise<number[]> {
-      liveProbes = ans.live_probes
-      if (liveProbes > 1) warnedAlone = false
+      held.setLiveProbes(ans.live_probes)
       const given = new Set(ans.targets.map((t) => t.id))
-      const gone = [...held.keys()].filter((id) => !given.has(id))
+      const gone = held.ids().filter((id) => !given.has(id))
       if (gone.length) {
         await drop(gone)
         counts.released += gone.length
-        log.info({ released: gone.length, held: held.size }, 'targets given up')
+        log.info({ released: gone.length, held: held.size() }, 'targets given up')
       }
       // Renewed from the server's now(), which is no earlier than the send: safe until 2 heartbeats on.
-      validUntil = leaseDeadline(sentAt, ans.heartbeat_ms)
-      let claimed = 0
-      for (const t of ans.targets) {
-        if (held.has(t.id)) continue
-        // Dropped here while the heartbeat was on its way (the expiry guard), renewed there: not probed
-        // again; left out of the next heartbeat, it is released.
-        if (sent.has(t.id)) continue
-        held.set(t.id, t.done_at_ms_ago === null ? null : previousHolderDone(answeredAt, t.done_at_ms_ago))
-        claimed++
-      }
+      held.validUntil(leaseDeadline(sentAt, ans.heartbeat_ms))
+      // Not held yet, and not dropped here while the heartbeat was on its way (the expiry guard) but
+      // renewed there: such a one is not probed again; left out of the next heartbeat, it is released.
+      const won = ans.targets.filter((t) => !held.has(t.id) && !sent.has(t.id))
+      held.take(won.map((t) => [t.id, t.done_at_ms_ago === null ? null : previousHolderDone(answeredAt, t.done_at_ms_ago)] as const))
+      const claimed = won.length
       if (claimed) {
-        version++
         counts.claimed += claimed
-        log.info({ claimed, held: held.size, share: ans.share, liveProbes }, 'targets claimed')
+        log.info({ claimed, held: held.size(), share: ans.share, liveProbes: ans.live_probes }, 'targets claimed')
       }
       const changed = setRows(ans.targets)
-      armExpiry()
       if (claimed || changed) opts.onChange()
       return gone
     },
     /** Stops probing everything (a clean stop); returns when the last round was done (local clock). */
     async stop(): Promise<number> {
-      running = false
-      clearTimeout(expiryTimer)
-      return drop([...held.keys()])
+      held.stop()
+      return drop(held.ids())
     },
-    status: (): AgentLeaseStatus => ({ held: held.size, liveProbes, ...counts }),
+    status: (): AgentLeaseStatus => ({ held: held.size(), liveProbes: held.liveProbes(), ...counts, expired: held.expired() }),
   }
 }
 

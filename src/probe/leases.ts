@@ -1,5 +1,6 @@
 import type { Sql } from '../db/open.js'
 import type { Logger } from '../log.js'
+import { createHeldLeases } from './held-leases.js'
 import { LEASE_HEARTBEATS, fairShare, leaseDeadline, planLeases, previousHolderDone } from './lease-plan.js'
 import {
   type ProbeIdentity,
@@ -23,15 +24,6 @@ import {
 // renewal, before anyone may take its targets: two processes never probe one target at once. Except a
 // probe that was alone in its site: nobody is there to take over, so it probes on through a database
 // outage (the writer buffers, as without a fleet) and renews what nobody claimed once it is back.
-
-/** What the scheduler reads: the targets this probe holds, and when their previous holder was done. */
-export interface LeaseView {
-  /** Bumped whenever the held set changes. */
-  version(): number
-  holds(targetId: number): boolean
-  /** Local time the previous holder was done with the target; null when nobody held it (probe it at once). */
-  doneAt(targetId: number): number | null
-}
 
 export interface LeaseKeeperOptions {
   sql: Sql
@@ -69,47 +61,18 @@ export function createLeaseKeeper(opts: LeaseKeeperOptions) {
   const now = opts.now ?? (() => performance.timeOrigin + performance.now())
   const hb = identity.heartbeatMs
   const ttlMs = LEASE_HEARTBEATS * hb
-  // target id → when its previous holder was done with it (null: a target nobody held)
-  const held = new Map<number, number | null>()
-  let version = 0
+  const held = createHeldLeases({ log, now, drain: opts.drain })
   let reg: ProbeRegistration | null = null
   let lastBeat = -Infinity
-  let validUntil = Infinity
   let running = false
   let loopTimer: NodeJS.Timeout | undefined
-  let expiryTimer: NodeJS.Timeout | undefined
   let current: Promise<void> = Promise.resolve()
   // Off during start(): the scheduler's first load picks up the first claims by itself.
   let notify = false
   let share = 0
-  let liveProbes = 0
-  const counts = { claimed: 0, released: 0, expired: 0 }
+  const counts = { claimed: 0, released: 0 }
   let lastError: string | null = null
-
-  /** Stops probing `ids`; returns when (local clock) the last of their rounds was done. */
-  async function drop(ids: number[]): Promise<number> {
-    if (ids.length === 0) return now()
-    for (const id of ids) held.delete(id)
-    version++
-    await opts.drain(ids)
-    return now()
-  }
-
-  /** Stops probing everything if the leases were not renewed in time (the database is unreachable or slow). */
-  function armExpiry() {
-    clearTimeout(expiryTimer)
-    if (held.size === 0 || !running) return
-    expiryTimer = setTimeout(() => {
-      if (now() < validUntil || held.size === 0) return armExpiry()
-      if (liveProbes <= 1) {
-        log.warn({ targets: held.size }, 'leases not renewed for 2 heartbeats; alone in the site, so probing on')
-        return
-      }
-      counts.expired += held.size
-      log.error({ targets: held.size }, 'leases not renewed for 2 heartbeats: stopped probing their targets')
-      void drop([...held.keys()])
-    }, Math.max(0, validUntil - now()))
-  }
+  const drop = held.drop
 
   async function register(): Promise<ProbeRegistration | null> {
     const r = await registerProbe(sql, identity)
@@ -122,13 +85,13 @@ export function createLeaseKeeper(opts: LeaseKeeperOptions) {
 
   async function beat(me: ProbeRegistration) {
     const sentAt = now()
-    const ids = [...held.keys()]
+    const ids = held.ids()
     const renewed = await heartbeat(sql, { id: me.id, site, startedAt: me.startedAt, held: ids, ttlMs, lastError })
     if (renewed === null) {
       // Removed, or taken by another process under the same name after we missed 3 heartbeats.
       log.error({ probe: identity.name }, 'probe row no longer ours: stopped probing, registering again')
       reg = null
-      await drop([...held.keys()])
+      await drop(held.ids())
       return
     }
     lastBeat = sentAt
@@ -138,8 +101,7 @@ export function createLeaseKeeper(opts: LeaseKeeperOptions) {
     // Dropped here meanwhile (expiry guard) but renewed there: give them back rather than hold them idle.
     const stray = renewed.filter((id) => !held.has(id))
     if (stray.length) await releaseLeases(sql, { id: me.id, site, targetIds: stray, idleMs: 0 })
-    validUntil = leaseDeadline(sentAt, hb)
-    armExpiry()
+    held.validUntil(leaseDeadline(sentAt, hb))
   }
 
   /** Claims or gives back toward the fair share; returns how long until the next look may be needed. */
@@ -149,26 +111,24 @@ export function createLeaseKeeper(opts: LeaseKeeperOptions) {
       await drop(view.paused)
       await dropLeases(sql, { id: me.id, site, targetIds: view.paused })
     }
-    liveProbes = view.live
+    held.setLiveProbes(view.live)
     share = fairShare(view.enabled, view.live)
-    const plan = planLeases({ held: [...held.keys()], share, free: view.free })
+    const plan = planLeases({ held: held.ids(), share, free: view.free })
     if (plan.release.length) {
       const doneAt = await drop(plan.release) // the scheduler has stopped probing them: only now may another start
       await releaseLeases(sql, { id: me.id, site, targetIds: plan.release, idleMs: now() - doneAt })
       counts.released += plan.release.length
-      log.info({ released: plan.release.length, held: held.size, share, liveProbes }, 'leases given back')
+      log.info({ released: plan.release.length, held: held.size(), share, liveProbes: view.live }, 'leases given back')
     }
     if (plan.claim > 0) {
       const sentAt = now()
       const won = await claimLeases(sql, { id: me.id, site, n: plan.claim, ttlMs })
       const answeredAt = now()
       if (won.length) {
-        if (held.size === 0) validUntil = leaseDeadline(sentAt, hb)
-        for (const c of won) held.set(c.targetId, previousHolderDone(answeredAt, c.freeForMs))
-        version++
+        if (held.size() === 0) held.validUntil(leaseDeadline(sentAt, hb))
+        held.take(won.map((c) => [c.targetId, previousHolderDone(answeredAt, c.freeForMs)] as const))
         counts.claimed += won.length
-        armExpiry()
-        log.info({ claimed: won.length, held: held.size, share, liveProbes }, 'leases claimed')
+        log.info({ claimed: won.length, held: held.size(), share, liveProbes: view.live }, 'leases claimed')
         if (notify) opts.onChange()
       }
     }
@@ -200,14 +160,8 @@ export function createLeaseKeeper(opts: LeaseKeeperOptions) {
     }, Math.max(0, delayMs))
   }
 
-  const view: LeaseView = {
-    version: () => version,
-    holds: (id) => held.has(id),
-    doneAt: (id) => held.get(id) ?? null,
-  }
-
   return {
-    view,
+    view: held.view,
     /**
      * Registers (waiting up to 3 heartbeats for a name a killed predecessor still holds) and claims the
      * first share, so the scheduler's first load already knows its targets.
@@ -235,9 +189,9 @@ export function createLeaseKeeper(opts: LeaseKeeperOptions) {
     async stop() {
       running = false
       clearTimeout(loopTimer)
-      clearTimeout(expiryTimer)
+      held.stop()
       await Promise.race([current, new Promise((r) => setTimeout(r, hb).unref())])
-      const doneAt = await drop([...held.keys()])
+      const doneAt = await drop(held.ids())
       if (!reg) return
       const me = reg
       try {
@@ -250,7 +204,7 @@ export function createLeaseKeeper(opts: LeaseKeeperOptions) {
       }
     },
     status(): LeaseStatus {
-      return { name: identity.name, site, registered: reg !== null, held: held.size, share, liveProbes, ...counts, lastError }
+      return { name: identity.name, site, registered: reg !== null, held: held.size(), share, liveProbes: held.liveProbes(), ...counts, expired: held.expired(), lastError }
     },
   }
 }
