@@ -1,4 +1,4 @@
-import { type JobRun, runAllJobs } from '../db/maintenance/jobs.js'
+import { type JobRun, runAllJobs } from '../db/maintenance/job-runs.js'
 import type { Sql } from '../db/open.js'
 import { refreshTier } from '../db/maintenance/policies.js'
 import { type Sample, insertSamples } from '../probe/writer.js'

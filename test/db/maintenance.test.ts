@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type PolicyJob, createJobRunner, listPolicyJobs } from '../../src/db/maintenance/jobs.js'
+import { type PolicyJob, listPolicyJobs } from '../../src/db/maintenance/job-runs.js'
+import { createJobRunner } from '../../src/db/maintenance/jobs.js'
 import { type MaintenanceStep, createEmbeddedMaintenance } from '../../src/db/maintenance/embedded-maintenance.js'
 import { refreshTier } from '../../src/db/maintenance/policies.js'
 import { type TestDatabase, openTestDatabase, testLog } from '../helpers/db.js'

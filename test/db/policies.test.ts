@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createJobRunner, listPolicyJobs, runAllJobs } from '../../src/db/maintenance/jobs.js'
+import { listPolicyJobs, runAllJobs } from '../../src/db/maintenance/job-runs.js'
+import { createJobRunner } from '../../src/db/maintenance/jobs.js'
 import { desiredPolicies, reconcilePolicies } from '../../src/db/maintenance/policies.js'
 import { HISTOGRAM_COLUMNS } from '../../src/insights/histogram.js'
 import { type TestDatabase, holdPolicyJobs, openTestDatabase, testLog } from '../helpers/db.js'

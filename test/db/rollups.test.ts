@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type JobRunner, VACUUM_JOB_ID, createJobRunner, listPolicyJobs } from '../../src/db/maintenance/jobs.js'
+import { VACUUM_JOB_ID, listPolicyJobs } from '../../src/db/maintenance/job-runs.js'
+import { type JobRunner, createJobRunner } from '../../src/db/maintenance/jobs.js'
 import type { Sql } from '../../src/db/open.js'
 import {
   HISTOGRAM_BINS,
