@@ -239,7 +239,9 @@ describe.each(ENGINES)('samples API (%s engine)', (engine) => {
         const t0 = performance.now()
         const list = await within(5000, 'GET /targets/', t.app.inject({ url: '/targets/', headers: t.viewer }))
         expect(list.statusCode).toBe(200)
-        expect(performance.now() - t0, 'GET /targets/ during a paused export').toBeLessThan(1000)
+        // Stalled behind the export, it would wait until the reader resumes (never, here): any answer
+        // is the point. 3 s leaves room for a loaded machine (the list itself takes about 0.1–0.3 s).
+        expect(performance.now() - t0, 'GET /targets/ during a paused export').toBeLessThan(3000)
       }
       // No session of this database holds a transaction while the reader is paused: none that is open in
       // two looks a second apart (a page query that happens to be running is a transaction of a moment).

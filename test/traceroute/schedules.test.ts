@@ -185,10 +185,11 @@ describe.each(ENGINES)('traceroute schedules and path history (%s engine)', (eng
       expect(await refused(['--paths', '--history'])).toEqual([2, 'pingscope: --history, --schedule, --unschedule and --paths: give one'])
       expect(await refused(['--paths', '--since', 'forever'])).toEqual([2, 'pingscope: --since: must be a duration such as 15m, 1h, 24h, 30d or 1y (got "forever")'])
 
+      // Counted before the command: its first run is due at once and may be done before the CLI exits.
+      const before = (await scheduledRuns()).length
       const set = await runCli(['traceroute', id, '--schedule', '10m', '--queries', '2', '--json'], env)
       expect(set.code, show(set)).toBe(0)
       expect(set.json()).toMatchObject({ target_id: targetId, interval_s: 600, queries: 2, max_hops: 20, created_by: 'admin' })
-      const before = (await scheduledRuns()).length
       await waitForRuns(before + 1, 60_000)
       const paths = await runCli(['traceroute', id, '--paths', '--since', '1h', '--json'], env)
       expect(paths.code, show(paths)).toBe(0)
