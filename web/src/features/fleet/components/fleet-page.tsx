@@ -8,6 +8,7 @@ import type { LiveFigures } from '../../../lib/status'
 import '../../../styles/compare.css'
 import { MAX_COMPARE, compareHref, selectionFromSearch, selectionToSearch } from '../../compare/compare-url'
 import { useSites } from '../../sites/api/sites'
+import { SiteSelect, siteNameList } from '../../sites/components/site-select'
 import { useFleetSummary, useTargets } from '../api/fleet'
 import { type FleetFilter, type SortKey, buildRows, countByStatus, filterRows, sortRows } from '../fleet-model'
 import { STATUSES, filterFromSearch, filterToSearch, sortFromSearch, sortToSearch } from '../fleet-url'
@@ -64,7 +65,7 @@ export function FleetPage() {
   // Sites: those with probes on record and those targets name (a site may be named before its probe runs).
   const sites = useSites()
   const siteNames = useMemo(
-    () => [...new Set([...(sites.data ?? []).map((x) => x.name), ...(targets.data ?? []).flatMap((t) => t.sites ?? []), ...(filter.site ? [filter.site] : [])])].sort(),
+    () => siteNameList((sites.data ?? []).map((x) => x.name), (targets.data ?? []).flatMap((t) => t.sites ?? []), filter.site ? [filter.site] : []),
     [sites.data, targets.data, filter.site],
   )
   const showSites = siteNames.length > 1 || rows.some((r) => r.sites !== null)
@@ -150,17 +151,7 @@ export function FleetPage() {
             ))}
           </select>
         </label>
-        {showSites && (
-          <label>
-            <span>Site</span>
-            <select aria-label="Site" value={filter.site} onChange={(e) => setFilter((f) => ({ ...f, site: e.target.value }))}>
-              <option value="">any site</option>
-              {siteNames.map((n) => (
-                <option key={n}>{n}</option>
-              ))}
-            </select>
-          </label>
-        )}
+        {showSites && <SiteSelect names={siteNames} value={filter.site} allLabel="any site" onChange={(site) => setFilter((f) => ({ ...f, site }))} />}
         <StateLegend />
       </div>
       <div className="selection-bar" role="group" aria-label="Selection">

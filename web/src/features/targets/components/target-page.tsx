@@ -8,6 +8,7 @@ import { useLiveEvent } from '../../../lib/live'
 import { Link, navigate, updateSearch, useSearchParams } from '../../../lib/router'
 import type { LiveFigures } from '../../../lib/status'
 import { useSites } from '../../sites/api/sites'
+import { SiteSelect, siteNameList } from '../../sites/components/site-select'
 import { exportCsv, useInsights, useSiteInsights, useTarget, useTargetAction, useTraceroutes, useUpdateTarget } from '../api/targets'
 import { logFromSearch, logToSearch, rangeFromSearch, rangeToSearch, siteFromSearch, siteToSearch } from '../chart/chart-url'
 import { RangeBar } from '../chart/range-bar'
@@ -66,7 +67,7 @@ export function TargetPage({ id, isAdmin }: { id: number; isAdmin: boolean }) {
   if (!t) return <p className="muted">{target.error ? <ErrorMessage error={target.error} /> : 'Loading…'}</p>
 
   // The sites that probe this target (its own list, or every site known), and the one asked for.
-  const siteChoices = [...new Set([...(t.sites ?? sites.data?.map((x) => x.name) ?? []), ...(site ? [site] : [])])].sort()
+  const siteChoices = siteNameList(t.sites ?? sites.data?.map((x) => x.name) ?? [], site ? [site] : [])
   const lastRtt = live && t.is_active ? live.rttMs : t.last_sample?.latency_ms
   const lastTime = live && t.is_active ? live.time : t.last_sample?.time
 
@@ -147,19 +148,7 @@ export function TargetPage({ id, isAdmin }: { id: number; isAdmin: boolean }) {
             {insights.isFetching ? ' · updating…' : ''}
           </span>
         )}
-        {siteChoices.length > 1 && (
-          <label className="site-pick">
-            <span>Site</span>
-            <select aria-label="Site" value={site ?? ''} onChange={(e) => setSite(e.target.value || null)}>
-              <option value="">all sites</option>
-              {siteChoices.map((n) => (
-                <option key={n} value={n}>
-                  {n}
-                </option>
-              ))}
-            </select>
-          </label>
-        )}
+        {siteChoices.length > 1 && <SiteSelect className="site-pick" names={siteChoices} value={site ?? ''} allLabel="all sites" onChange={(s) => setSite(s || null)} />}
       </RangeBar>
       <ErrorMessage error={insights.error} />
       {insights.data && (
